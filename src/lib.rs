@@ -4,7 +4,12 @@
 //! to and how) → `connection` (the paho client) → `trace` / `format` (what the user sees).
 //! `publish` and `subscribe` are the two programs' run loops; `exit` holds exit codes.
 
+pub mod connection;
 pub mod exit;
 pub mod format;
 pub mod options;
+pub mod plan;
+pub mod publish;
+pub mod subscribe;
 pub mod tls;
+pub mod trace;

@@ -1,0 +1,258 @@
+//! The paho client, seen through one event channel.
+//!
+//! Everything that happens arrives on one channel in the order it happened: packets from
+//! paho's protocol trace (with `-d`), received messages, connection loss, finished
+//! requests (tokens are waited on a helper thread that reports back here) and signals.
+//! The run loops read that channel and nothing else, so output order is deterministic.
+
+use crate::exit::{self, Failure};
+use crate::options::Options;
+use crate::plan::Plan;
+use crate::trace::{self, PacketEvent};
+use paho_mqtt as mqtt;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Instant;
+
+/// Something the run loop must look at.
+pub enum Event {
+    Packet(PacketEvent),
+    Message(mqtt::Message),
+    /// The connection was lost (not by our own DISCONNECT).
+    Lost,
+    /// A request handed to [`Connection::track`] finished.
+    Done(u64, Result<mqtt::ServerResponse, mqtt::Error>),
+    /// SIGINT or SIGTERM (sub only).
+    Signal,
+}
+
+pub struct Connection {
+    pub client: mqtt::AsyncClient,
+    rx: Receiver<Event>,
+    waiter: Sender<(u64, mqtt::Token)>,
+    next_tag: u64,
+}
+
+/// Start-up work that must happen before the first paho client exists.
+fn init_paho() {
+    // A user's environment must not turn on paho's own trace (it writes to stdout).
+    for v in ["MQTT_C_CLIENT_TRACE", "MQTT_C_CLIENT_TRACE_LEVEL"] {
+        if std::env::var_os(v).is_some() {
+            // SAFETY: called before any other thread of ours or paho's exists.
+            unsafe { std::env::remove_var(v) };
+        }
+    }
+    // OpenSSL 3 initialises itself when first used; paho's explicit initialisation costs
+    // about a millisecond on every start, even for plain TCP (paho-notes §7).
+    let mut init = paho_mqtt_sys::MQTTAsync_init_options {
+        struct_id: [b'M' as _, b'Q' as _, b'T' as _, b'G' as _],
+        struct_version: 0,
+        do_openssl_init: 0,
+    };
+    // SAFETY: a valid init struct, called once before any client is created.
+    unsafe { paho_mqtt_sys::MQTTAsync_global_init(&mut init) };
+}
+
+/// Block SIGINT and SIGTERM in every thread and deliver them as [`Event::Signal`].
+/// Must run before paho starts its threads (they inherit the mask).
+fn route_signals(tx: Sender<Event>) {
+    // SAFETY: plain libc signal-mask calls on a zeroed sigset.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        std::thread::spawn(move || {
+            loop {
+                let mut sig = 0;
+                if libc::sigwait(&set, &mut sig) == 0 && tx.send(Event::Signal).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+impl Connection {
+    /// Create the client for `plan`. `signals`: deliver SIGINT/SIGTERM as events.
+    pub fn new(plan: &Plan, debug: bool, signals: bool) -> Result<Connection, Failure> {
+        init_paho();
+        if let Some(tls) = &plan.tls {
+            crate::tls::configure_process(tls);
+        }
+        let (tx, rx) = channel();
+        if signals {
+            route_signals(tx.clone());
+        }
+        if debug {
+            trace::install(&plan.client_id, tx.clone(), Event::Packet);
+        }
+        let client = mqtt::CreateOptionsBuilder::new()
+            .server_uri(&plan.uri)
+            .client_id(&plan.client_id)
+            .persistence(mqtt::PersistenceType::None)
+            .mqtt_version(plan.mqtt_version)
+            .create_client()
+            .map_err(|e| Failure::new(exit::GENERAL, format!("Error: {e}")))?;
+        let t = tx.clone();
+        client.set_message_callback(move |_, m| {
+            if let Some(m) = m {
+                let _ = t.send(Event::Message(m));
+            }
+        });
+        let t = tx.clone();
+        client.set_connection_lost_callback(move |_| {
+            let _ = t.send(Event::Lost);
+        });
+        let (wtx, wrx) = channel::<(u64, mqtt::Token)>();
+        std::thread::spawn(move || {
+            for (tag, tok) in wrx {
+                if tx.send(Event::Done(tag, tok.wait())).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Connection {
+            client,
+            rx,
+            waiter: wtx,
+            next_tag: 0,
+        })
+    }
+
+    /// Have `token`'s completion reported as `Event::Done(tag, …)`; returns the tag.
+    /// Completions are reported in the order tokens are handed in.
+    pub fn track(&mut self, token: impl Into<mqtt::Token>) -> u64 {
+        self.next_tag += 1;
+        let _ = self.waiter.send((self.next_tag, token.into()));
+        self.next_tag
+    }
+
+    /// Next event; None when `deadline` passes first.
+    pub fn next(&self, deadline: Option<Instant>) -> Option<Event> {
+        match deadline {
+            None => self.rx.recv().ok(),
+            Some(d) => self
+                .rx
+                .recv_timeout(d.saturating_duration_since(Instant::now()))
+                .ok(),
+        }
+    }
+
+    /// Next event if one is already waiting.
+    pub fn try_next(&self) -> Option<Event> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Connect. Packet events seen meanwhile are returned for the caller to render (the
+    /// CONNACK line needs the id a v5 broker assigns). CONNACK refusals and connection
+    /// failures become mosquitto's messages (`pub_style`: mosquitto_pub adds a second line
+    /// to refusals). A signal or `deadline` before CONNACK ends with code 255, silently.
+    pub fn connect(
+        &mut self,
+        plan: &Plan,
+        opts: &Options,
+        pub_style: bool,
+        deadline: Option<Instant>,
+    ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
+        let copts = match plan.connect_options(opts) {
+            Ok(c) => c,
+            Err(f) => return (Vec::new(), Err(f)),
+        };
+        let tag = self.track(self.client.connect(copts));
+        self.await_done(tag, deadline, plan, pub_style)
+    }
+
+    /// Reconnect with the same options (mosquitto_sub after a lost connection).
+    pub fn reconnect(
+        &mut self,
+        plan: &Plan,
+        deadline: Option<Instant>,
+    ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
+        let tag = self.track(self.client.reconnect());
+        self.await_done(tag, deadline, plan, false)
+    }
+
+    fn await_done(
+        &mut self,
+        tag: u64,
+        deadline: Option<Instant>,
+        plan: &Plan,
+        pub_style: bool,
+    ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
+        let mut seen = Vec::new();
+        loop {
+            match self.next(deadline) {
+                Some(Event::Packet(p)) => seen.push(p),
+                Some(Event::Done(t, r)) if t == tag => {
+                    return (seen, r.map_err(|e| connect_failure(e, plan, pub_style)));
+                }
+                Some(Event::Signal) | None => {
+                    return (
+                        seen,
+                        Err(Failure::with_lines(exit::BEFORE_CONNACK, Vec::new())),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Send DISCONNECT (v5 `reason`, 0 = normal) and wait briefly for it to go out.
+    pub fn disconnect(&self, reason: u8, props: mqtt::Properties) {
+        let mut b = mqtt::DisconnectOptionsBuilder::new();
+        b.timeout(std::time::Duration::from_millis(0));
+        if reason != 0 {
+            b.reason_code(mqtt::ReasonCode::from(reason as u32));
+        }
+        if !props.is_empty() {
+            b.properties(props);
+        }
+        let _ = self
+            .client
+            .disconnect(b.finalize())
+            .wait_for(std::time::Duration::from_secs(5));
+    }
+}
+
+/// mosquitto's text and exit code for a failed connect.
+fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool) -> Failure {
+    match e {
+        mqtt::Error::ConnectReturn(rc) => {
+            let rc = rc as u8;
+            let mut f = Failure::new(
+                rc.into(),
+                format!("Connection error: {}", exit::connack_string(rc)),
+            );
+            if pub_style {
+                f = f.and(if rc <= 5 {
+                    "Error: The connection was refused."
+                } else {
+                    "Error: A network protocol error occurred when communicating with the broker."
+                });
+            }
+            f
+        }
+        mqtt::Error::ReasonCode(rc, _) => {
+            let mut f = Failure::new(
+                rc as i32,
+                format!("Connection error: {}", exit::reason_string(rc as u8)),
+            );
+            if pub_style {
+                f = f.and(
+                    "Error: A network protocol error occurred when communicating with the broker.",
+                );
+            }
+            f
+        }
+        _ => crate::tls::diagnose(&plan.host, plan.port, plan.tls.as_ref()),
+    }
+}
+
+/// Flush stdout and end the process without destroying the paho client: destroying it
+/// stalls 0.1–1 s (paho-notes §6), and the OS frees everything anyway.
+pub fn exit_now(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    std::process::exit(code)
+}

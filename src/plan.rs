@@ -1,0 +1,208 @@
+//! The connection plan: what the options mean for one connection (address, TLS, client
+//! id, session, will, properties), decided before anything touches the network.
+
+use crate::exit::{Failure, GENERAL};
+use crate::options::{Options, PropertyArg, PropertyValue, Protocol};
+use crate::tls::{self, TlsPlan};
+use paho_mqtt as mqtt;
+
+/// Everything needed to create the paho client and connect.
+pub struct Plan {
+    /// Host name (or unix socket path) as given: used in messages, SNI and host checks.
+    pub host: String,
+    /// Effective TCP port (0 for a unix socket).
+    pub port: u16,
+    pub uri: String,
+    pub tls: Option<TlsPlan>,
+    /// The client id sent in CONNECT ("" lets the broker assign one).
+    pub client_id: String,
+    pub mqtt_version: u32,
+}
+
+/// mosquitto's default port: 8883 when a CA (or PSK) is given, else 1883.
+pub fn effective_port(opts: &Options) -> u16 {
+    match opts.port {
+        Some(p) => p,
+        None if opts.tls.cafile.is_some()
+            || opts.tls.capath.is_some()
+            || opts.tls.psk.is_some() =>
+        {
+            8883
+        }
+        None => 1883,
+    }
+}
+
+impl Plan {
+    pub fn new(opts: &Options) -> Result<Plan, Failure> {
+        let port = if opts.unix_socket {
+            0
+        } else {
+            effective_port(opts)
+        };
+        let tls = tls::plan(opts, port)?;
+        let uri = if opts.unix_socket {
+            format!("unix://{}", opts.host)
+        } else {
+            let scheme = if tls.is_some() { "ssl" } else { "tcp" };
+            if opts.host.contains(':') && !opts.host.starts_with('[') {
+                format!("{scheme}://[{}]:{port}", opts.host)
+            } else {
+                format!("{scheme}://{}:{port}", opts.host)
+            }
+        };
+        let client_id = match (&opts.id, &opts.id_prefix) {
+            (Some(id), _) => id.clone(),
+            (None, Some(prefix)) => format!("{prefix}{}", std::process::id()),
+            (None, None) if opts.protocol == Protocol::V31 => random_v31_id(),
+            (None, None) => String::new(),
+        };
+        let mqtt_version = match opts.protocol {
+            Protocol::V31 => mqtt::MQTT_VERSION_3_1,
+            Protocol::V311 => mqtt::MQTT_VERSION_3_1_1,
+            Protocol::V5 => mqtt::MQTT_VERSION_5,
+        };
+        Ok(Plan {
+            host: opts.host.clone(),
+            port,
+            uri,
+            tls,
+            client_id,
+            mqtt_version,
+        })
+    }
+
+    pub fn is_v5(&self) -> bool {
+        self.mqtt_version == mqtt::MQTT_VERSION_5
+    }
+
+    /// paho's connect options for this plan.
+    pub fn connect_options(&self, opts: &Options) -> Result<mqtt::ConnectOptions, Failure> {
+        let mut b = mqtt::ConnectOptionsBuilder::with_mqtt_version(self.mqtt_version);
+        b.keep_alive_interval(std::time::Duration::from_secs(opts.keepalive.into()));
+        b.connect_timeout(std::time::Duration::from_secs(30));
+        b.max_inflight(opts.max_inflight.min(65535) as i32);
+        if self.is_v5() {
+            b.clean_start(opts.clean_session);
+            let mut props = properties(opts, "connect")?;
+            // mosquitto always sends receive-maximum on v5 (20, or -C when below 20).
+            if props.get(mqtt::PropertyCode::ReceiveMaximum).is_none() {
+                let rm = opts.count.filter(|&c| c < 20).unwrap_or(20);
+                push(&mut props, mqtt::PropertyCode::ReceiveMaximum, rm)?;
+            }
+            let expiry = match opts.session_expiry {
+                Some(x) => x,
+                None if !opts.clean_session => u32::MAX,
+                None => 0,
+            };
+            if expiry > 0
+                && props
+                    .get(mqtt::PropertyCode::SessionExpiryInterval)
+                    .is_none()
+            {
+                push(
+                    &mut props,
+                    mqtt::PropertyCode::SessionExpiryInterval,
+                    expiry,
+                )?;
+            }
+            b.properties(props);
+        } else {
+            b.clean_session(opts.clean_session);
+        }
+        if let Some(u) = &opts.username {
+            b.user_name(u.as_str());
+        }
+        if let Some(p) = &opts.password {
+            b.password(p.as_str());
+        }
+        if let Some(topic) = &opts.will_topic {
+            let mut m = mqtt::MessageBuilder::new()
+                .topic(topic.as_str())
+                .payload(opts.will_payload.clone().unwrap_or_default())
+                .qos(opts.will_qos as i32)
+                .retained(opts.will_retain);
+            if self.is_v5() {
+                m = m.properties(properties(opts, "will")?);
+            }
+            b.will_message(m.finalize());
+        }
+        if let Some(tls) = &self.tls {
+            b.ssl_options(tls.ssl_options()?);
+        }
+        Ok(b.finalize())
+    }
+}
+
+/// The `-D` properties given for `command` as paho properties.
+pub fn properties(opts: &Options, command: &str) -> Result<mqtt::Properties, Failure> {
+    let mut props = mqtt::Properties::new();
+    for p in opts.properties.iter().filter(|p| p.command == command) {
+        add_property(&mut props, p)?;
+    }
+    Ok(props)
+}
+
+fn add_property(props: &mut mqtt::Properties, p: &PropertyArg) -> Result<(), Failure> {
+    let bad = || Failure::new(GENERAL, format!("Error: invalid property {:#04x}.", p.id));
+    let code = mqtt::PropertyCode::new(p.id.into()).ok_or_else(bad)?;
+    let prop = match &p.value {
+        PropertyValue::Int(v) => return push(props, code, *v),
+        PropertyValue::String(s) => mqtt::Property::new_string(code, s),
+        PropertyValue::Binary(b) => mqtt::Property::new_binary(code, b.clone()),
+        PropertyValue::Pair(k, v) => mqtt::Property::new_string_pair(code, k, v),
+    };
+    props.push(prop.map_err(|_| bad())?).map_err(|_| bad())
+}
+
+/// Push an integer property with the width its code requires.
+fn push(props: &mut mqtt::Properties, code: mqtt::PropertyCode, v: u32) -> Result<(), Failure> {
+    use mqtt::PropertyType as T;
+    let prop = match code.property_type() {
+        T::Byte => mqtt::Property::new_byte(code, v as u8),
+        T::TwoByteInteger => mqtt::Property::new_u16(code, v as u16),
+        _ => mqtt::Property::new_u32(code, v),
+    };
+    let bad = |_| {
+        Failure::new(
+            GENERAL,
+            format!("Error: invalid value {v} for property {code:?}."),
+        )
+    };
+    props.push(prop.map_err(bad)?).map_err(bad)
+}
+
+/// MQTT 3.1 with no id: `mosq-` and 18 random characters from [a-zA-Z0-9], as mosquitto.
+fn random_v31_id() -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut bytes = [0u8; 18];
+    if openssl::rand::rand_bytes(&mut bytes).is_err() {
+        let seed = std::process::id() as u64
+            ^ std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (seed >> ((i % 8) * 8)) as u8 ^ i as u8;
+        }
+    }
+    let mut id = String::from("mosq-");
+    id.extend(
+        bytes
+            .iter()
+            .map(|b| CHARS[*b as usize % CHARS.len()] as char),
+    );
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn v31_ids_look_like_mosquittos() {
+        let id = super::random_v31_id();
+        assert_eq!(id.len(), 23);
+        assert!(id.starts_with("mosq-"));
+        assert!(id[5..].bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_ne!(id, super::random_v31_id());
+    }
+}
