@@ -4,7 +4,9 @@
 //! to and how) → `connection` (the paho client) → `trace` / `format` (what the user sees).
 //! `publish` and `subscribe` are the two programs' run loops; `exit` holds exit codes.
 
+pub mod config_file;
 pub mod exit;
 pub mod format;
 pub mod options;
 pub mod tls;
+pub mod url;
