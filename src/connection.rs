@@ -26,7 +26,9 @@ pub enum Event {
 }
 
 pub struct Connection {
-    pub client: mqtt::AsyncClient,
+    /// Never dropped: destroying a paho client stalls 0.1–1 s (paho-notes §6) and the
+    /// process exits right after its work anyway (see [`exit_now`]).
+    pub client: std::mem::ManuallyDrop<mqtt::AsyncClient>,
     rx: Receiver<Event>,
     waiter: Sender<(u64, mqtt::Token)>,
     next_tag: u64,
@@ -113,7 +115,7 @@ impl Connection {
             }
         });
         Ok(Connection {
-            client,
+            client: std::mem::ManuallyDrop::new(client),
             rx,
             waiter: wtx,
             next_tag: 0,

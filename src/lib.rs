@@ -1,9 +1,12 @@
 //! mqtts: drop-in replacements for mosquitto_pub and mosquitto_sub, built on paho.mqtt.c.
 //!
 //! Data flows one way: `options` (argv + `config_file` + `url`) → `plan` (what to connect
-//! to and how) → `connection` (the paho client) → `trace` / `format` (what the user sees).
-//! `publish` and `subscribe` are the two programs' run loops; `exit` holds exit codes.
+//! to and how, with `tls`) → `connection` (the paho client) → `trace` / `format` (what the
+//! user sees). `publish` and `subscribe` are the two programs' run loops; `exit` holds the
+//! exit codes and `cli` what both binaries' `main` do.
 
+pub mod cli;
+pub mod config_file;
 pub mod connection;
 pub mod exit;
 pub mod format;
@@ -13,3 +16,4 @@ pub mod publish;
 pub mod subscribe;
 pub mod tls;
 pub mod trace;
+pub mod url;
