@@ -1,0 +1,41 @@
+# Shared by scripts/demo, scripts/test and scripts/package: make sure what the build and the
+# tests need is installed. As root on Debian it installs what is missing; otherwise it
+# prints the exact command and stops.
+
+# Debian packages the project needs, with a command or check that proves each is there.
+mqtts_missing_packages() {
+  local missing=()
+  command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+  command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+  command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+  command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+  pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  printf '%s\n' "${missing[@]}"
+}
+
+mqtts_ensure_deps() {
+  # mosquitto lives in /usr/sbin, which a normal user's PATH may lack.
+  case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin"; export PATH ;; esac
+  local missing
+  missing=$(mqtts_missing_packages | tr '\n' ' ')
+  if [ -n "${missing// /}" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "Installing: $missing" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+      # shellcheck disable=SC2086
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2
+    else
+      echo "Missing packages: $missing" >&2
+      echo "Install them with: sudo apt-get install -y $missing" >&2
+      exit 1
+    fi
+  fi
+  # A mosquitto package may start a system broker on port 1883; the tests never use it.
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo (Rust stable) is missing: install it from https://rustup.rs or your distribution." >&2
+    exit 1
+  fi
+}
