@@ -32,6 +32,8 @@ pub struct Connection {
     rx: Receiver<Event>,
     waiter: Sender<(u64, mqtt::Token)>,
     next_tag: u64,
+    /// Packet events seen while waiting for DISCONNECT to go out; see [`Connection::try_next`].
+    after_disconnect: Vec<PacketEvent>,
 }
 
 /// Start-up work that must happen before the first paho client exists.
@@ -119,6 +121,7 @@ impl Connection {
             rx,
             waiter: wtx,
             next_tag: 0,
+            after_disconnect: Vec::new(),
         })
     }
 
@@ -142,7 +145,10 @@ impl Connection {
     }
 
     /// Next event if one is already waiting.
-    pub fn try_next(&self) -> Option<Event> {
+    pub fn try_next(&mut self) -> Option<Event> {
+        if !self.after_disconnect.is_empty() {
+            return Some(Event::Packet(self.after_disconnect.remove(0)));
+        }
         self.rx.try_recv().ok()
     }
 
@@ -201,7 +207,7 @@ impl Connection {
     }
 
     /// Send DISCONNECT (v5 `reason`, 0 = normal) and wait briefly for it to go out.
-    pub fn disconnect(&self, reason: u8, props: mqtt::Properties) {
+    pub fn disconnect(&mut self, reason: u8, props: mqtt::Properties) {
         let mut b = mqtt::DisconnectOptionsBuilder::new();
         b.timeout(std::time::Duration::from_millis(0));
         if reason != 0 {
@@ -210,10 +216,16 @@ impl Connection {
         if !props.is_empty() {
             b.properties(props);
         }
-        let _ = self
-            .client
-            .disconnect(b.finalize())
-            .wait_for(std::time::Duration::from_secs(5));
+        // Waited through the event channel, not `wait_for`, which starts a timer thread.
+        let tag = self.track(self.client.disconnect(b.finalize()));
+        let deadline = Some(Instant::now() + std::time::Duration::from_secs(5));
+        while let Some(ev) = self.next(deadline) {
+            match ev {
+                Event::Done(t, _) if t == tag => break,
+                Event::Packet(p) => self.after_disconnect.push(p),
+                _ => {}
+            }
+        }
     }
 }
 

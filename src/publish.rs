@@ -195,7 +195,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         }
         tr.show(p);
     }
-    drain(&conn, &mut tr);
+    drain(&mut conn, &mut tr);
     connected?;
 
     let props = plan::properties(opts, "publish")?;
@@ -236,13 +236,13 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         return Err(f);
     }
     conn.disconnect(0, plan::properties(opts, "disconnect")?);
-    drain(&conn, &mut tr);
+    drain(&mut conn, &mut tr);
     tr.finish();
     Ok(exit::OK)
 }
 
 /// Render the events already waiting.
-fn drain(conn: &Connection, tr: &mut Tracer) {
+fn drain(conn: &mut Connection, tr: &mut Tracer) {
     while let Some(ev) = conn.try_next() {
         if let Event::Packet(p) = ev {
             tr.show(&p);
