@@ -13,6 +13,7 @@ pub mod format;
 pub mod options;
 pub mod plan;
 pub mod publish;
+pub mod sub_trace;
 pub mod subscribe;
 pub mod tls;
 pub mod trace;

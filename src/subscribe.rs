@@ -3,11 +3,11 @@
 
 use crate::connection::{Connection, Event, exit_now};
 use crate::exit::{self, Failure};
-use crate::options::{Options, Protocol};
+use crate::options::Options;
 use crate::plan::{self, Plan};
+use crate::sub_trace::SubTrace;
 use crate::trace::{self, Kind, PacketEvent};
 use paho_mqtt as mqtt;
-use std::collections::VecDeque;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -23,38 +23,23 @@ pub fn run(opts: &Options) -> ! {
     exit_now(code)
 }
 
-/// A message whose output waits for its final acknowledgement to be traced (`-d`),
-/// because mosquitto prints `sending PUBACK`/`sending PUBCOMP` before the message.
-struct Held {
-    ack: Kind,
-    msgid: u16,
-    bytes: Vec<u8>,
-}
-
 struct Sub<'a> {
     opts: &'a Options,
     plan: Plan,
     conn: Connection,
-    debug: Option<trace::Debug>,
+    /// Orders `-d` lines and message output as mosquitto_sub prints them.
+    trace: SubTrace,
     out: std::io::Stdout,
     buf: Vec<u8>,
     deadline: Option<Instant>,
-    /// The last received PUBLISH from the trace, until its message arrives.
-    publish: Option<PacketEvent>,
-    /// Trace events between a received PUBLISH and its message (v3 QoS 2).
-    between: Vec<PacketEvent>,
-    held: VecDeque<Held>,
-    /// Topics of UNSUBSCRIBE requests not yet traced, in order.
-    unsub_topics: VecDeque<String>,
     counted: u32,
-    /// The SUBSCRIBE request and its packet id (from the trace).
+    /// The SUBSCRIBE request.
     suback_tag: Option<u64>,
     /// The SUBACK's trace line has been shown / the request's result waiting for it.
     suback_seen: bool,
     suback: Option<Result<mqtt::ServerResponse, mqtt::Error>>,
     /// paho's trace is on (for `-d` or the packet ids `-F` may print).
     traced: bool,
-    sub_mid: u16,
     random: u64,
     /// Mark: no more messages are processed (count reached, `--retained-only` ended …).
     stopping: bool,
@@ -74,71 +59,48 @@ impl<'a> Sub<'a> {
         let deadline = opts
             .timeout
             .map(|s| Instant::now() + Duration::from_secs(s.into()));
-        Ok(Sub {
-            debug: opts.debug.then(|| trace::Debug {
+        let v3 = plan.mqtt_version != mqtt::MQTT_VERSION_5;
+        let trace = SubTrace::new(
+            opts.debug.then(|| trace::Debug {
                 id: plan.client_id.clone(),
             }),
+            v3,
+            opts.topics.clone(),
+            opts.qos,
+            sub_options(opts, v3),
+        );
+        Ok(Sub {
+            trace,
             opts,
             plan,
             conn,
             out: std::io::stdout(),
             buf: Vec::with_capacity(4096),
             deadline,
-            publish: None,
-            between: Vec::new(),
-            held: VecDeque::new(),
-            unsub_topics: VecDeque::new(),
             counted: 0,
             suback_tag: None,
             suback_seen: false,
             suback: None,
             traced: need_trace,
-            sub_mid: 0,
             random: seed(),
             stopping: false,
         })
     }
 
-    fn line(&mut self, line: &str) {
-        let _ = writeln!(self.out, "{line}");
-    }
-
-    fn show(&mut self, ev: &PacketEvent) {
-        let Some(d) = &self.debug else { return };
-        let lines = match (ev.kind, ev.sent) {
-            (Kind::Subscribe, true) => {
-                self.sub_mid = ev.msgid;
-                d.subscribe_lines(
-                    ev.msgid,
-                    &self.opts.topics,
-                    self.opts.qos,
-                    self.sub_options(),
-                )
-            }
-            (Kind::Unsubscribe, true) => {
-                let t = self.unsub_topics.pop_front().unwrap_or_default();
-                vec![d.unsubscribe_line(ev.msgid, &t)]
-            }
-            _ => d.line(ev, "", ev.msgid, 0).into_iter().collect(),
-        };
-        for l in lines {
-            self.line(&l);
+    /// Print what the trace queue lets through; flushed as mosquitto_sub flushes.
+    fn flush(&mut self) {
+        self.buf.clear();
+        self.trace.flush(&mut self.buf);
+        if !self.buf.is_empty() {
+            let mut lock = self.out.lock();
+            let _ = lock.write_all(&self.buf);
+            let _ = lock.flush();
         }
     }
 
-    /// Subscription options byte as mosquitto shows it (v5 only).
-    fn sub_options(&self) -> u8 {
-        if self.opts.protocol != Protocol::V5 {
-            return 0;
-        }
-        let mut o = 0;
-        if self.opts.no_retained {
-            o |= 0x20;
-        }
-        if self.opts.retain_as_published {
-            o |= 0x08;
-        }
-        o
+    fn packet(&mut self, p: &PacketEvent) {
+        self.trace.packet(p);
+        self.flush();
     }
 
     fn run(&mut self) -> i32 {
@@ -148,15 +110,14 @@ impl<'a> Sub<'a> {
         match r {
             Ok(rsp) => {
                 for p in &seen {
-                    if let (Kind::Connack, Some(d)) = (p.kind, self.debug.as_mut()) {
+                    if let (Kind::Connack, Some(d)) = (p.kind, self.trace.debug.as_mut()) {
                         d.adopt_assigned_id(&rsp);
                     }
-                    self.show(p);
+                    self.packet(p);
                 }
             }
             Err(f) => {
                 self.packets(seen);
-                let _ = self.out.flush();
                 f.report(self.opts.quiet);
                 return f.code;
             }
@@ -170,7 +131,7 @@ impl<'a> Sub<'a> {
 
     fn packets(&mut self, seen: Vec<PacketEvent>) {
         for p in &seen {
-            self.show(p);
+            self.packet(p);
         }
     }
 
@@ -199,7 +160,7 @@ impl<'a> Sub<'a> {
         self.suback_seen = false;
         self.suback = None;
         for t in &self.opts.unsubscribe {
-            self.unsub_topics.push_back(t.clone());
+            self.trace.unsub_topics.push_back(t.clone());
             let tok = if self.plan.is_v5() {
                 let props = plan::properties(self.opts, "unsubscribe")?;
                 self.conn.client.unsubscribe_with_options(t.as_str(), props)
@@ -221,7 +182,7 @@ impl Sub<'_> {
                 Some(Event::Signal) => return self.end(4, exit::OK, None),
                 Some(Event::Packet(p)) => {
                     let suback = !p.sent && p.kind == Kind::Suback;
-                    self.packet(p);
+                    self.packet(&p);
                     if suback {
                         self.suback_seen = true;
                         if let Some(r) = self.suback.take()
@@ -247,7 +208,7 @@ impl Sub<'_> {
                     }
                 }
             }
-            if self.stopping && self.held.is_empty() {
+            if self.stopping && self.trace.is_idle() {
                 return self.end(0, exit::OK, None);
             }
         }
@@ -256,15 +217,16 @@ impl Sub<'_> {
     /// DISCONNECT (v5 `reason`), show the last trace lines, say `msg`, return `code`.
     fn end(&mut self, reason: u8, code: i32, msg: Option<&str>) -> i32 {
         self.release_all();
+        self.stopping = true;
         let reason = if self.plan.is_v5() { reason } else { 0 };
         let props = plan::properties(self.opts, "disconnect").unwrap_or_default();
         self.conn.disconnect(reason, props);
         while let Some(ev) = self.conn.try_next() {
             if let Event::Packet(p) = ev {
-                self.show(&p);
+                self.packet(&p);
             }
         }
-        let _ = self.out.flush();
+        self.release_all();
         if let Some(m) = msg
             && !self.opts.quiet
         {
@@ -273,73 +235,38 @@ impl Sub<'_> {
         code
     }
 
-    fn packet(&mut self, p: PacketEvent) {
-        if !p.sent && p.kind == Kind::Publish {
-            self.publish = Some(p);
-            return;
-        }
-        if self.publish.is_some() {
-            self.between.push(p);
-            return;
-        }
-        self.show(&p);
-        if p.sent
-            && let Some(h) = self.held.front()
-            && h.ack == p.kind
-            && h.msgid == p.msgid
-            && let Some(h) = self.held.pop_front()
-        {
-            self.write(&h.bytes);
-        }
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
+    /// Print everything still waiting (acknowledgements will not be traced any more).
+    fn release_all(&mut self) {
+        self.buf.clear();
+        self.trace.flush_all(&mut self.buf);
         let mut lock = self.out.lock();
-        let _ = lock.write_all(bytes);
+        let _ = lock.write_all(&self.buf);
         let _ = lock.flush();
     }
 
-    /// Print every held message (their acknowledgements will not be traced any more).
-    fn release_all(&mut self) {
-        while let Some(h) = self.held.pop_front() {
-            self.write(&h.bytes);
-        }
-    }
-
     fn message(&mut self, m: &mqtt::Message) {
-        let traced = self.publish.take();
-        let mid = traced.map(|p| p.msgid).unwrap_or(0);
         let qos = m.qos() as u8;
-        if let Some(d) = &self.debug {
-            let line = format!(
-                "Client {} received PUBLISH (d0, q{qos}, r{}, m{mid}, '{}', ... ({} bytes))",
-                d.shown_id(),
-                m.retained() as u8,
-                m.topic(),
-                m.payload().len()
-            );
-            self.line(&line);
-            for p in std::mem::take(&mut self.between) {
-                self.show(&p);
-            }
-        }
+        let retained = m.retained();
+        let mid = self
+            .trace
+            .message(m.topic(), qos, retained, m.payload().len());
         if self.stopping {
+            self.flush();
             return;
         }
-        let retained = m.retained();
         if self.opts.retained_only && !retained {
             self.stopping = true;
+            self.flush();
             return;
         }
-        if retained && self.opts.no_retained {
-            return;
-        }
-        if self
-            .opts
-            .filter_out
-            .iter()
-            .any(|f| topic_matches(f, m.topic()))
-        {
+        let dropped = (retained && self.opts.no_retained)
+            || self
+                .opts
+                .filter_out
+                .iter()
+                .any(|f| topic_matches(f, m.topic()));
+        if dropped {
+            self.flush();
             return;
         }
         if self.opts.remove_retained && retained {
@@ -347,8 +274,7 @@ impl Sub<'_> {
             let tok = self.conn.client.publish(clear);
             self.conn.track(tok);
         }
-        let mut bytes = std::mem::take(&mut self.buf);
-        bytes.clear();
+        let mut bytes = Vec::new();
         if self.chosen() {
             self.render(m, mid, &mut bytes);
         }
@@ -356,21 +282,8 @@ impl Sub<'_> {
         if self.opts.count.is_some_and(|c| self.counted >= c) {
             self.stopping = true;
         }
-        if self.debug.is_some() && qos > 0 {
-            let ack = if qos == 1 {
-                Kind::Puback
-            } else {
-                Kind::Pubcomp
-            };
-            self.held.push_back(Held {
-                ack,
-                msgid: mid,
-                bytes,
-            });
-        } else {
-            self.write(&bytes);
-            self.buf = bytes;
-        }
+        self.trace.output(mid, qos, bytes);
+        self.flush();
     }
 
     /// `--random-filter`: print this message?
@@ -420,10 +333,15 @@ impl Sub<'_> {
             },
             Err(_) => vec![0x80; self.opts.topics.len()],
         };
-        if self.debug.is_some() && !self.opts.quiet {
+        if !self.opts.quiet {
             let list: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
-            let line = format!("Subscribed (mid: {}): {}", self.sub_mid, list.join(", "));
-            self.line(&line);
+            let line = format!(
+                "Subscribed (mid: {}): {}",
+                self.trace.sub_mid,
+                list.join(", ")
+            );
+            self.trace.line(line);
+            self.flush();
         }
         if codes.iter().all(|&c| c >= 0x80) {
             if !self.opts.quiet {
@@ -441,15 +359,13 @@ impl Sub<'_> {
     /// subscribes again. Some(code) ends the run.
     fn reconnect(&mut self) -> Option<i32> {
         self.release_all();
-        self.publish = None;
-        self.between.clear();
         loop {
             let pause = Instant::now() + Duration::from_secs(1);
             let until = self.deadline.map_or(pause, |d| d.min(pause));
             loop {
                 match self.conn.next(Some(until)) {
                     Some(Event::Signal) => return Some(exit::OK),
-                    Some(Event::Packet(p)) => self.show(&p),
+                    Some(Event::Packet(p)) => self.packet(&p),
                     None => break,
                     Some(_) => {}
                 }
@@ -480,6 +396,21 @@ impl Sub<'_> {
             }
         }
     }
+}
+
+/// Subscription options byte as mosquitto shows it (0 on MQTT 3.x).
+fn sub_options(opts: &Options, v3: bool) -> u8 {
+    if v3 {
+        return 0;
+    }
+    let mut o = 0;
+    if opts.no_retained {
+        o |= 0x20;
+    }
+    if opts.retain_as_published {
+        o |= 0x08;
+    }
+    o
 }
 
 /// Does topic `name` match subscription `filter` (with `+` and `#`)?

@@ -1,0 +1,321 @@
+//! A subscriber's stdout in mosquitto_sub's order: `-d` lines and message output.
+//!
+//! mosquitto prints `received PUBLISH (… 'topic' …)` when the packet arrives and a message's
+//! output after its last acknowledgement went out (PUBACK for QoS 1, PUBCOMP for QoS 2).
+//! paho traces a received PUBLISH without its topic, and hands over the message (with the
+//! topic) right after that PUBLISH (QoS 0/1, and all QoS on MQTT v5) or right after the
+//! PUBREL (QoS 2 on MQTT 3.x) — other packets may come in between. So the lines wait in a
+//! queue until every received PUBLISH before them has its topic; outputs are placed right
+//! after their acknowledgement.
+
+use crate::trace::{Debug, Kind, PacketEvent};
+use std::collections::VecDeque;
+
+enum Item {
+    Line(String),
+    /// A received PUBLISH; `line` is known once its message (and topic) arrived.
+    Incoming {
+        seq: u64,
+        line: Option<String>,
+    },
+    Output(Vec<u8>),
+}
+
+pub struct SubTrace {
+    /// None without `-d`: only outputs are ordered then.
+    pub debug: Option<Debug>,
+    v3: bool,
+    /// For `sending SUBSCRIBE` lines.
+    sub_topics: Vec<String>,
+    sub_qos: u8,
+    sub_options: u8,
+    /// Topics of UNSUBSCRIBE requests not yet traced, in order.
+    pub unsub_topics: VecDeque<String>,
+    /// Packet id of the last SUBSCRIBE (for `Subscribed (mid: …)`).
+    pub sub_mid: u16,
+    queue: VecDeque<Item>,
+    /// Received PUBLISH packets waiting for their message: (seq, event).
+    waiting: VecDeque<(u64, PacketEvent)>,
+    /// Outputs waiting for their acknowledgement to be traced: (ack, packet id, bytes).
+    after_ack: Vec<(Kind, u16, Vec<u8>)>,
+    last_pubrel: Option<u16>,
+    seq: u64,
+}
+
+impl SubTrace {
+    pub fn new(
+        debug: Option<Debug>,
+        v3: bool,
+        sub_topics: Vec<String>,
+        sub_qos: u8,
+        sub_options: u8,
+    ) -> SubTrace {
+        SubTrace {
+            debug,
+            v3,
+            sub_topics,
+            sub_qos,
+            sub_options,
+            unsub_topics: VecDeque::new(),
+            sub_mid: 0,
+            queue: VecDeque::new(),
+            waiting: VecDeque::new(),
+            after_ack: Vec::new(),
+            last_pubrel: None,
+            seq: 0,
+        }
+    }
+
+    /// A line of our own (e.g. `Subscribed (mid: 1): 2`), in order with the rest.
+    pub fn line(&mut self, line: String) {
+        if self.debug.is_some() {
+            self.queue.push_back(Item::Line(line));
+        }
+    }
+
+    /// A packet from paho's trace.
+    pub fn packet(&mut self, ev: &PacketEvent) {
+        if !ev.sent && ev.kind == Kind::Publish {
+            self.seq += 1;
+            self.waiting.push_back((self.seq, *ev));
+            if self.debug.is_some() {
+                self.queue.push_back(Item::Incoming {
+                    seq: self.seq,
+                    line: None,
+                });
+            }
+            return;
+        }
+        if !ev.sent && ev.kind == Kind::Pubrel {
+            self.last_pubrel = Some(ev.msgid);
+        }
+        if let Some(d) = &self.debug {
+            let lines = match (ev.kind, ev.sent) {
+                (Kind::Subscribe, true) => {
+                    self.sub_mid = ev.msgid;
+                    d.subscribe_lines(ev.msgid, &self.sub_topics, self.sub_qos, self.sub_options)
+                }
+                (Kind::Unsubscribe, true) => {
+                    let t = self.unsub_topics.pop_front().unwrap_or_default();
+                    vec![d.unsubscribe_line(ev.msgid, &t)]
+                }
+                _ => d.line(ev, "", ev.msgid, 0).into_iter().collect(),
+            };
+            self.queue.extend(lines.into_iter().map(Item::Line));
+        } else if ev.kind == Kind::Subscribe && ev.sent {
+            self.sub_mid = ev.msgid;
+        }
+        if ev.sent
+            && let Some(i) = self
+                .after_ack
+                .iter()
+                .position(|(k, m, _)| *k == ev.kind && *m == ev.msgid)
+        {
+            let (_, _, bytes) = self.after_ack.remove(i);
+            self.queue.push_back(Item::Output(bytes));
+        }
+    }
+
+    /// A message arrived: find its traced PUBLISH, complete the `received PUBLISH` line and
+    /// return the packet id (0 when the trace had nothing for it).
+    pub fn message(&mut self, topic: &str, qos: u8, retained: bool, len: usize) -> u16 {
+        let pos = if self.v3 && qos == 2 {
+            let rel = self.last_pubrel;
+            self.waiting
+                .iter()
+                .position(|(_, e)| Some(e.msgid) == rel && e.qos == 2)
+        } else {
+            self.waiting.iter().rposition(|(_, e)| e.qos == qos)
+        };
+        let Some((seq, ev)) = pos.and_then(|i| self.waiting.remove(i)) else {
+            return 0;
+        };
+        if let Some(d) = &self.debug {
+            let line = format!(
+                "Client {} received PUBLISH (d0, q{qos}, r{}, m{}, '{topic}', ... ({len} bytes))",
+                d.shown_id(),
+                retained as u8,
+                ev.msgid
+            );
+            for item in self.queue.iter_mut() {
+                if let Item::Incoming { seq: s, line: l } = item
+                    && *s == seq
+                {
+                    *l = Some(line);
+                    break;
+                }
+            }
+        }
+        ev.msgid
+    }
+
+    /// The bytes to print for the message with packet id `mid` and `qos` (just passed to
+    /// [`SubTrace::message`]); with `-d` they follow its last acknowledgement.
+    pub fn output(&mut self, mid: u16, qos: u8, bytes: Vec<u8>) {
+        if self.debug.is_none() || qos == 0 || mid == 0 {
+            self.queue.push_back(Item::Output(bytes));
+            return;
+        }
+        let ack = if qos == 1 {
+            Kind::Puback
+        } else {
+            Kind::Pubcomp
+        };
+        let Some(d) = &self.debug else { return };
+        // The acknowledgement may already be queued (v3 QoS 2: PUBCOMP goes out first).
+        let ack_line = d.line(
+            &PacketEvent {
+                sent: true,
+                kind: ack,
+                msgid: mid,
+                qos: 0,
+                retained: false,
+                len: 0,
+                rc: 0,
+            },
+            "",
+            mid,
+            0,
+        );
+        let at = self.queue.iter().rposition(|i| match (i, &ack_line) {
+            (Item::Line(l), Some(a)) => l == a,
+            _ => false,
+        });
+        match at {
+            Some(i) if self.v3 && qos == 2 => self.queue.insert(i + 1, Item::Output(bytes)),
+            _ => self.after_ack.push((ack, mid, bytes)),
+        }
+    }
+
+    /// Whether anything is still waiting (lines, or outputs for acknowledgements).
+    pub fn is_idle(&self) -> bool {
+        self.queue.is_empty() && self.after_ack.is_empty()
+    }
+
+    /// Append to `out` everything that can be printed now. Returns whether an output (a
+    /// message) was among it.
+    pub fn flush(&mut self, out: &mut Vec<u8>) -> bool {
+        let mut any = false;
+        while let Some(item) = self.queue.front() {
+            if let Item::Incoming { line: None, .. } = item {
+                break;
+            }
+            match self.queue.pop_front() {
+                Some(Item::Line(l)) | Some(Item::Incoming { line: Some(l), .. }) => {
+                    out.extend_from_slice(l.as_bytes());
+                    out.push(b'\n');
+                }
+                Some(Item::Output(b)) => {
+                    out.extend_from_slice(&b);
+                    any = true;
+                }
+                _ => {}
+            }
+        }
+        any
+    }
+
+    /// Print everything, waiting or not (the connection is gone or the run ends).
+    pub fn flush_all(&mut self, out: &mut Vec<u8>) {
+        for (_, _, b) in std::mem::take(&mut self.after_ack) {
+            self.queue.push_back(Item::Output(b));
+        }
+        self.waiting.clear();
+        self.queue
+            .retain(|i| !matches!(i, Item::Incoming { line: None, .. }));
+        self.flush(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(sent: bool, kind: Kind, msgid: u16, qos: u8) -> PacketEvent {
+        PacketEvent {
+            sent,
+            kind,
+            msgid,
+            qos,
+            retained: false,
+            len: 3,
+            rc: 0,
+        }
+    }
+
+    fn st(v3: bool) -> SubTrace {
+        SubTrace::new(
+            Some(Debug { id: String::new() }),
+            v3,
+            vec!["t/#".into()],
+            2,
+            0,
+        )
+    }
+
+    fn text(s: &mut SubTrace) -> String {
+        let mut out = Vec::new();
+        s.flush(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn v3_qos2_interleaved_with_qos1_keeps_mosquittos_order() {
+        let mut s = st(true);
+        s.packet(&ev(false, Kind::Publish, 2, 2));
+        s.packet(&ev(true, Kind::Pubrec, 2, 0));
+        s.packet(&ev(false, Kind::Publish, 3, 1));
+        let m = s.message("t/e", 1, false, 3);
+        assert_eq!(m, 3);
+        s.output(m, 1, b"t/e one\n".to_vec());
+        s.packet(&ev(true, Kind::Puback, 3, 0));
+        assert_eq!(text(&mut s), "", "waits for the topic of m2");
+        s.packet(&ev(false, Kind::Pubrel, 2, 0));
+        let m = s.message("t/two", 2, false, 3);
+        assert_eq!(m, 2);
+        s.output(m, 2, b"t/two two\n".to_vec());
+        s.packet(&ev(true, Kind::Pubcomp, 2, 0));
+        assert_eq!(
+            text(&mut s),
+            "Client null received PUBLISH (d0, q2, r0, m2, 't/two', ... (3 bytes))\n\
+             Client null sending PUBREC (m2, rc0)\n\
+             Client null received PUBLISH (d0, q1, r0, m3, 't/e', ... (3 bytes))\n\
+             Client null sending PUBACK (m3, rc0)\n\
+             t/e one\n\
+             Client null received PUBREL (Mid: 2)\n\
+             Client null sending PUBCOMP (m2)\n\
+             t/two two\n"
+        );
+        assert!(s.is_idle());
+    }
+
+    #[test]
+    fn v5_qos2_output_follows_pubcomp() {
+        let mut s = st(false);
+        s.packet(&ev(false, Kind::Publish, 1, 2));
+        let m = s.message("a", 2, true, 3);
+        s.output(m, 2, b"x\n".to_vec());
+        s.packet(&ev(true, Kind::Pubrec, 1, 0));
+        s.packet(&ev(false, Kind::Pubrel, 1, 0));
+        s.packet(&ev(true, Kind::Pubcomp, 1, 0));
+        assert_eq!(
+            text(&mut s),
+            "Client null received PUBLISH (d0, q2, r1, m1, 'a', ... (3 bytes))\n\
+             Client null sending PUBREC (m1, rc0)\n\
+             Client null received PUBREL (Mid: 1)\n\
+             Client null sending PUBCOMP (m1)\n\
+             x\n"
+        );
+    }
+
+    #[test]
+    fn without_debug_only_outputs_and_packet_ids() {
+        let mut s = SubTrace::new(None, true, vec![], 0, 0);
+        s.packet(&ev(false, Kind::Publish, 7, 1));
+        assert_eq!(s.message("a", 1, false, 1), 7);
+        s.output(7, 1, b"p\n".to_vec());
+        s.packet(&ev(true, Kind::Puback, 7, 0));
+        assert_eq!(text(&mut s), "p\n");
+        assert_eq!(s.message("untraced", 0, false, 1), 0);
+    }
+}
