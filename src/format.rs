@@ -337,11 +337,11 @@ impl Output {
         let start = self.lit.len();
         self.lit.extend_from_slice(bytes);
         let end = self.lit.len();
-        if let Some(Item::Lit(_, e)) = self.items.last_mut() {
-            if *e == start {
-                *e = end;
-                return;
-            }
+        if let Some(Item::Lit(_, e)) = self.items.last_mut()
+            && *e == start
+        {
+            *e = end;
+            return;
         }
         self.items.push(Item::Lit(start, end));
     }
@@ -582,7 +582,7 @@ impl Output {
                         out.truncate(start);
                         return Some(format!(
                             "Error: Message payload is not valid JSON on topic {}.\n",
-                            msg.topic
+                            String::from_utf8_lossy(json::c_str(msg.topic.as_bytes()))
                         ));
                     }
                 }

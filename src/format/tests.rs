@@ -291,7 +291,7 @@ fn at_sequences() {
             .write_to_vec(&msg),
         b"a\n",
     );
-    assert!(Output::new(false, true, Some("@@"), false).needs_time() == false);
+    assert!(!Output::new(false, true, Some("@@"), false).needs_time());
     assert!(Output::new(false, true, Some("@N"), false).needs_time());
     assert!(Output::new(false, true, Some("%I"), false).needs_time());
     assert!(!Output::new(false, true, Some("%t %p %x"), false).needs_time());
@@ -740,7 +740,7 @@ fn json_reprint_structure() {
 #[test]
 fn json_number_length_limit() {
     // cJSON hands at most 63 bytes to strtod; the rest is garbage.
-    let ok = format!("{}", "1".repeat(63));
+    let ok = "1".repeat(63);
     assert_eq!(j(ok.as_bytes()).as_deref(), Some("1.1111111111111112e+62"));
     let bad = "1".repeat(64);
     assert_eq!(j(bad.as_bytes()), None);
@@ -836,4 +836,43 @@ fn base64_vectors() {
 fn user_properties_shape_is_2_0() {
     // Guard: switching the shape is a deliberate decision (see module docs).
     const { assert!(!USER_PROPERTIES_AS_ARRAY) };
+}
+
+/// Throughput check: `cargo test --release --lib format::tests::throughput -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+fn throughput() {
+    let props = broker_props();
+    let mut msg = m(
+        "sensors/room1/temperature",
+        b"{\"t\":21.5,\"h\":[40,41,42],\"ok\":true}",
+    );
+    msg.qos = 1;
+    msg.mid = 17;
+    msg.properties = &props;
+    for (name, o) in [
+        ("default", Output::new(false, true, None, false)),
+        ("-v", Output::new(true, true, None, false)),
+        ("-F %t %p", Output::new(false, true, Some("%t %p"), false)),
+        (
+            "-F %I %U @H:@M:@S",
+            Output::new(false, true, Some("%I %U @H:@M:@S"), false),
+        ),
+        ("-F %j", Output::new(false, true, Some("%j"), false)),
+        ("-F %J --pretty", Output::new(false, true, Some("%J"), true)),
+    ] {
+        let mut out = Vec::with_capacity(1 << 16);
+        let start = std::time::Instant::now();
+        let mut bytes = 0;
+        for _ in 0..100_000 {
+            out.clear();
+            let _ = o.write_message(&msg, &mut out);
+            bytes += out.len();
+        }
+        eprintln!(
+            "{name:24} 100k messages: {:?} ({bytes} bytes)",
+            start.elapsed()
+        );
+    }
 }
