@@ -159,6 +159,12 @@ pub(super) fn write_number(out: &mut Vec<u8>, d: f64) {
         out.extend_from_slice(b"null");
         return;
     }
+    // Fast path: an integral value below 1e15 prints as plain digits under %1.15g and
+    // reads back exactly. (-0 keeps its sign, so it takes the general path.)
+    if d.fract() == 0.0 && d.abs() < 1e15 && !(d == 0.0 && d.is_sign_negative()) {
+        let _ = write!(IoVec(out), "{}", d as i64);
+        return;
+    }
     let mut nb = NumBuf::new();
     format_g(&mut nb, d, 15);
     let back: Option<f64> = nb.as_str().parse().ok();
@@ -549,5 +555,15 @@ pub(super) fn write_base64(out: &mut Vec<u8>, data: &[u8]) {
             out.push(b'=');
         }
         _ => {}
+    }
+}
+
+/// `fmt::Write` onto a byte vector.
+struct IoVec<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for IoVec<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
     }
 }
