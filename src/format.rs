@@ -43,12 +43,15 @@
 //!
 //! # User properties in JSON
 //!
-//! Kept in 2.0's shape: one object `"user-properties":{"k":"v1","k":"v2"}` placed where
-//! the first user property appears, holding every user property in order, duplicate
-//! keys emitted as duplicates. This is what 2.0.20 prints and what scripts written
-//! against it parse; most JSON parsers keep the last duplicate. (develop/2.1 changed it
-//! to an array of one-member objects, `[{"k":"v1"},{"k":"v2"}]`; that shape is
-//! implemented behind [`USER_PROPERTIES_AS_ARRAY`] should the project switch.)
+//! Kept in 2.0's shape, as the project decided for this module: one object
+//! `"user-properties":{"k":"v1","k":"v2"}` placed where the first user property
+//! appears, holding every user property in order, duplicate keys emitted as
+//! duplicates. This is what 2.0.20 prints and what scripts written against it parse
+//! (most JSON parsers keep the last duplicate). Note that the spec's closing section
+//! ("Which version mqtts follows") lists the duplicate keys among the 2.0 bugs *not*
+//! reproduced; if the project settles on that instead, flip
+//! [`USER_PROPERTIES_AS_ARRAY`] to print develop/2.1's shape,
+//! `"user-properties":[{"k":"v1"},{"k":"v2"}]` (already implemented, cJSON layout).
 
 mod json;
 mod time;
@@ -695,7 +698,7 @@ impl Output {
         }
         if !msg.properties.is_empty() {
             root.key(out, b"properties");
-            self.json_properties(msg.properties, out);
+            self.json_properties(msg.properties, USER_PROPERTIES_AS_ARRAY, out);
         }
         root.key(out, b"payload");
         if msg.payload.is_empty() {
@@ -717,7 +720,7 @@ impl Output {
         true
     }
 
-    fn json_properties(&self, props: &[Property], out: &mut Vec<u8>) {
+    fn json_properties(&self, props: &[Property], users_as_array: bool, out: &mut Vec<u8>) {
         let pretty = self.pretty;
         let mut obj = Obj::open(out, 2, pretty);
         let mut users_done = false;
@@ -761,7 +764,7 @@ impl Output {
                         Property::UserProperty(k, v) => Some((k, v)),
                         _ => None,
                     });
-                    if USER_PROPERTIES_AS_ARRAY {
+                    if users_as_array {
                         // develop's shape: [{"k":"v1"}, {"k":"v2"}] (array adds a level).
                         out.push(b'[');
                         for (n, (k, v)) in users.enumerate() {

@@ -882,3 +882,26 @@ fn throughput() {
         );
     }
 }
+
+#[test]
+fn user_properties_array_shape_available() {
+    let props = vec![
+        Property::UserProperty("k".into(), "v1".into()),
+        Property::ContentType("c".into()),
+        Property::UserProperty("k".into(), "v2".into()),
+    ];
+    let o = Output::new(false, false, Some("%j"), false);
+    let mut v = Vec::new();
+    o.json_properties(&props, true, &mut v);
+    eq(
+        v,
+        br#"{"user-properties":[{"k":"v1"},{"k":"v2"}],"content-type":"c"}"#,
+    );
+    let o = Output::new(false, false, Some("%j"), true);
+    let mut v = Vec::new();
+    o.json_properties(&props, true, &mut v);
+    eq(
+        v,
+        b"{\n\t\t\"user-properties\":\t[{\n\t\t\t\t\"k\":\t\"v1\"\n\t\t\t}, {\n\t\t\t\t\"k\":\t\"v2\"\n\t\t\t}],\n\t\t\"content-type\":\t\"c\"\n\t}",
+    );
+}
