@@ -3,6 +3,7 @@
 
 use crate::connection::{Connection, Event, exit_now};
 use crate::exit::{self, Failure};
+use crate::format;
 use crate::options::Options;
 use crate::plan::{self, Plan};
 use crate::sub_trace::SubTrace;
@@ -29,6 +30,7 @@ struct Sub<'a> {
     conn: Connection,
     /// Orders `-d` lines and message output as mosquitto_sub prints them.
     trace: SubTrace,
+    output: format::Output,
     out: std::io::Stdout,
     buf: Vec<u8>,
     deadline: Option<Instant>,
@@ -71,6 +73,12 @@ impl<'a> Sub<'a> {
         );
         Ok(Sub {
             trace,
+            output: format::Output::new(
+                opts.verbose,
+                opts.eol,
+                opts.format.as_deref(),
+                opts.pretty,
+            ),
             opts,
             plan,
             conn,
@@ -299,27 +307,23 @@ impl Sub<'_> {
         (r as f64 / (1u64 << 53) as f64) * 100.0 < self.opts.random_filter
     }
 
-    fn render(&self, m: &mqtt::Message, _mid: u16, out: &mut Vec<u8>) {
-        let payload = m.payload();
-        if self.opts.verbose {
-            if payload.is_empty() {
-                if !self.opts.eol {
-                    return;
-                }
-                out.extend_from_slice(m.topic().as_bytes());
-                out.extend_from_slice(b" (null)");
-            } else {
-                out.extend_from_slice(m.topic().as_bytes());
-                out.push(b' ');
-                out.extend_from_slice(payload);
-            }
-        } else if payload.is_empty() {
-            return;
+    /// The bytes mosquitto_sub prints for `m` (default, `-v`, `-F`, JSON).
+    fn render(&self, m: &mqtt::Message, mid: u16, out: &mut Vec<u8>) {
+        let props = if m.properties().is_empty() {
+            Vec::new()
         } else {
-            out.extend_from_slice(payload);
-        }
-        if self.opts.eol {
-            out.push(b'\n');
+            format::properties_from_paho(m.properties())
+        };
+        let msg = format::Received {
+            topic: m.topic(),
+            payload: m.payload(),
+            qos: m.qos() as u8,
+            retain: m.retained(),
+            mid,
+            properties: &props,
+        };
+        if let Some(warning) = self.output.write_message(&msg, out) {
+            eprint!("{warning}");
         }
     }
 
