@@ -96,6 +96,9 @@ impl Connection {
             .client_id(&plan.client_id)
             .persistence(mqtt::PersistenceType::None)
             .mqtt_version(plan.mqtt_version)
+            // paho refuses publishes beyond this many queued ones (default 100), even while
+            // connected; the run loops bound what they queue themselves (pub -l: 4096).
+            .max_buffered_messages(65535)
             .create_client()
             .map_err(|e| Failure::new(exit::GENERAL, format!("Error: {e}")))?;
         let t = tx.clone();

@@ -9,12 +9,15 @@ use crate::trace::{self, Kind, PacketEvent};
 use paho_mqtt as mqtt;
 use std::collections::VecDeque;
 use std::io::{BufRead, Read, Write};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
 
 /// Largest MQTT payload (mosquitto's limit).
 const MAX_PAYLOAD: usize = 268_435_455;
 /// Most publishes that may be waiting for completion at once with `-l` (bounds memory).
 const LINE_WINDOW: usize = 4096;
+/// Most payload bytes that may be waiting for completion at once with `-l`.
+const WINDOW_BYTES: usize = 64 << 20;
 
 /// Run mqtts-pub with parsed options; returns only through `exit_now`.
 pub fn run(opts: &Options) -> ! {
@@ -86,6 +89,9 @@ struct Tracer {
     v5_acks: bool,
     parked: VecDeque<PacketEvent>,
     rcs: VecDeque<u8>,
+    /// Set when we send DISCONNECT: paho also traces one while it tears down a lost
+    /// connection, which mosquitto does not show.
+    disconnecting: bool,
 }
 
 impl Tracer {
@@ -94,7 +100,7 @@ impl Tracer {
     }
 
     fn show(&mut self, ev: &PacketEvent) {
-        if self.debug.is_none() {
+        if self.debug.is_none() || (ev.kind == Kind::Disconnect && ev.sent && !self.disconnecting) {
             return;
         }
         if !self.parked.is_empty() {
@@ -150,19 +156,56 @@ impl Tracer {
     }
 }
 
+/// One publish handed to the connection and not yet completed.
+struct Outstanding {
+    tag: u64,
+    /// The packet identifier mosquitto (and paho) give it: 1, 2, … per connection.
+    mid: u16,
+    bytes: usize,
+}
+
 /// Publishes handed to the connection and not yet completed, oldest first.
 /// Completions arrive in the order publishes were handed in (see `Connection::track`).
+#[derive(Default)]
 struct Pending {
-    tags: VecDeque<u64>,
+    queue: VecDeque<Outstanding>,
+    bytes: usize,
+    /// Publishes handed in so far.
+    sent: u64,
+    /// Publishes that ended without the broker's confirmation (connection gone).
+    failed: u64,
 }
 
 impl Pending {
-    fn complete(&mut self, tag: u64) {
-        if self.tags.front() == Some(&tag) {
-            self.tags.pop_front();
+    fn add(&mut self, tag: u64, bytes: usize) {
+        self.sent += 1;
+        // paho numbers outgoing packets 1..=65535 and wraps, like mosquitto's mid counter.
+        let mid = ((self.sent - 1) % 65535 + 1) as u16;
+        self.queue.push_back(Outstanding { tag, mid, bytes });
+        self.bytes += bytes;
+    }
+
+    fn complete(&mut self, tag: u64) -> u16 {
+        let i = if self.queue.front().map(|o| o.tag) == Some(tag) {
+            0
         } else {
-            self.tags.retain(|&t| t != tag);
-        }
+            match self.queue.iter().position(|o| o.tag == tag) {
+                Some(i) => i,
+                None => return 0,
+            }
+        };
+        let o = self.queue.remove(i).expect("index in range");
+        self.bytes -= o.bytes;
+        o.mid
+    }
+
+    fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Sent but not confirmed (still outstanding, or failed).
+    fn unconfirmed(&self) -> u64 {
+        self.queue.len() as u64 + self.failed
     }
 }
 
@@ -187,6 +230,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         v5_acks: plan.is_v5() && opts.qos > 0,
         parked: VecDeque::new(),
         rcs: VecDeque::new(),
+        disconnecting: false,
     };
     let (seen, connected) = conn.connect(&plan, opts, true, None);
     for p in &seen {
@@ -199,9 +243,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     connected?;
 
     let props = plan::properties(opts, "publish")?;
-    let mut pending = Pending {
-        tags: VecDeque::new(),
-    };
+    let mut pending = Pending::default();
     let make = |body: Vec<u8>| {
         let mut m = mqtt::MessageBuilder::new()
             .topic(topic.as_str())
@@ -215,26 +257,17 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     };
 
     let result = if source == MessageSource::StdinLine {
-        line_loop(&mut conn, &mut tr, &mut pending, &make)
+        line_loop(&mut conn, &mut tr, &mut pending, &make, opts.quiet)
     } else {
-        let mut r = Ok(());
-        for i in 0..opts.repeat.max(1) {
-            if i > 0 && !opts.repeat_delay.is_zero() {
-                std::thread::sleep(opts.repeat_delay);
-            }
-            let tag = conn.track(conn.client.publish(make(payload.clone())));
-            pending.tags.push_back(tag);
-            r = wait_until(&conn, &mut tr, &mut pending, 0);
-            if r.is_err() {
-                break;
-            }
-        }
-        r
+        repeat_loop(&mut conn, &mut tr, &mut pending, opts, || {
+            make(payload.clone())
+        })
     };
     if let Err(f) = result {
         tr.finish();
         return Err(f);
     }
+    tr.disconnecting = true;
     conn.disconnect(0, plan::properties(opts, "disconnect")?);
     drain(&mut conn, &mut tr);
     tr.finish();
@@ -250,57 +283,113 @@ fn drain(conn: &mut Connection, tr: &mut Tracer) {
     }
 }
 
-/// Handle events until at most `left` publishes are outstanding.
+/// How a run without `-l` ends when the connection goes: mosquitto's message and code.
+fn lost(pending: &Pending) -> Failure {
+    let f = Failure::new(exit::CONN_LOST, "Error: The connection was lost.");
+    match pending.unconfirmed() {
+        0 => f,
+        1 => f.and("1 message was not confirmed by the broker."),
+        n => f.and(format!("{n} messages were not confirmed by the broker.")),
+    }
+}
+
+/// `-m/-f/-s/-n`: publish `--repeat` times, each after the previous one completed and
+/// `--repeat-delay` passed (mosquitto_pub's order).
+fn repeat_loop(
+    conn: &mut Connection,
+    tr: &mut Tracer,
+    pending: &mut Pending,
+    opts: &Options,
+    message: impl Fn() -> mqtt::Message,
+) -> Result<(), Failure> {
+    for i in 0..opts.repeat.max(1) {
+        if i > 0 && !opts.repeat_delay.is_zero() {
+            // Keep handling events (trace lines, a lost connection) while waiting.
+            let until = Instant::now() + opts.repeat_delay;
+            while let Some(ev) = conn.next(Some(until)) {
+                if handle(ev, tr, pending, opts.quiet).is_err() {
+                    return Err(lost(pending));
+                }
+            }
+        }
+        let tag = conn.track(conn.client.publish(message()));
+        pending.add(tag, 0);
+        wait_until(conn, tr, pending, 0, opts.quiet).map_err(|()| lost(pending))?;
+    }
+    Ok(())
+}
+
+/// Handle one event. Err: the connection is gone.
+fn handle(ev: Event, tr: &mut Tracer, pending: &mut Pending, quiet: bool) -> Result<(), ()> {
+    match ev {
+        Event::Packet(p) => tr.show(&p),
+        Event::Done(tag, r) => {
+            let mid = pending.complete(tag);
+            if done(tr, mid, r, quiet).is_err() {
+                pending.failed += 1;
+                return Err(());
+            }
+        }
+        Event::Lost => return Err(()),
+        Event::Message(_) | Event::Signal => {}
+    }
+    Ok(())
+}
+
+/// Handle events until at most `left` publishes are outstanding. Err: connection gone.
 fn wait_until(
-    conn: &Connection,
+    conn: &mut Connection,
     tr: &mut Tracer,
     pending: &mut Pending,
     left: usize,
-) -> Result<(), Failure> {
-    while pending.tags.len() > left {
+    quiet: bool,
+) -> Result<(), ()> {
+    while pending.len() > left {
         match conn.next(None) {
-            Some(Event::Packet(p)) => tr.show(&p),
-            Some(Event::Done(tag, r)) => {
-                pending.complete(tag);
-                done(tr, r);
-            }
-            Some(Event::Lost) | None => return Err(lost(pending.tags.len())),
-            Some(Event::Message(_) | Event::Signal) => {}
+            Some(ev) => handle(ev, tr, pending, quiet)?,
+            None => return Err(()),
         }
     }
     Ok(())
 }
 
-/// A publish completed: show its v5 ack reason code, warn about a refusal as mosquitto.
-fn done(tr: &mut Tracer, r: Result<mqtt::ServerResponse, mqtt::Error>) {
+/// A publish completed: show its v5 ack reason code, warn about a refusal as mosquitto
+/// (a refusal still counts as done). Err: it failed without an answer from the broker.
+fn done(
+    tr: &mut Tracer,
+    mid: u16,
+    r: Result<mqtt::ServerResponse, mqtt::Error>,
+    quiet: bool,
+) -> Result<(), ()> {
     match r {
         Ok(rsp) => tr.completed(rsp.reason_code() as u8),
-        Err(mqtt::Error::ReasonCode(rc, _)) => {
+        Err(mqtt::Error::ReasonCode(rc, props)) => {
             tr.completed(rc as u8);
-            let _ = tr.out.flush();
-            eprintln!(
-                "Warning: Publish failed: {}.",
-                exit::reason_string(rc as u8)
-            );
+            if !quiet {
+                let _ = tr.out.flush();
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "Warning: Publish {mid} failed: {}.",
+                    exit::reason_string(rc as u8)
+                );
+                if let Some(reason) = props.get_string(mqtt::PropertyCode::ReasonString) {
+                    let _ = writeln!(err, "{reason}");
+                }
+            }
         }
-        Err(_) => tr.completed(0),
+        Err(_) => {
+            tr.completed(0);
+            return Err(());
+        }
     }
+    Ok(())
 }
 
-fn lost(unconfirmed: usize) -> Failure {
-    let f = Failure::new(exit::CONN_LOST, "Error: The connection was lost.");
-    if unconfirmed > 0 {
-        f.and(format!(
-            "{unconfirmed} message(s) were not confirmed by the broker."
-        ))
-    } else {
-        f
-    }
-}
-
-/// Lines read from stdin by a helper thread, with a bounded number in flight.
+/// `-l` input: lines read by a helper thread. `None` = end of input.
+/// The channel holds at most a few lines, so a fast pipe cannot fill memory.
 fn spawn_reader() -> Receiver<Option<Vec<u8>>> {
-    let (tx, rx): (SyncSender<Option<Vec<u8>>>, _) = sync_channel(1024);
+    let (tx, rx): (SyncSender<Option<Vec<u8>>>, _) = sync_channel(64);
     std::thread::spawn(move || {
         let mut input = std::io::stdin().lock();
         loop {
@@ -324,35 +413,62 @@ fn spawn_reader() -> Receiver<Option<Vec<u8>>> {
     rx
 }
 
+/// How often the `-l` loop looks at the connection while it waits for input.
+const INPUT_POLL: Duration = Duration::from_millis(50);
+
 /// `-l`: one message per line until EOF, each one confirmed before exit 0.
+///
+/// Memory stays bounded: at most `LINE_WINDOW` publishes (and `WINDOW_BYTES` of payload,
+/// but always at least one) are outstanding, and the reader holds a few lines more.
+/// While waiting for input the connection is still watched, so a lost connection ends
+/// the run even when no line comes.
 fn line_loop(
     conn: &mut Connection,
     tr: &mut Tracer,
     pending: &mut Pending,
     make: &dyn Fn(Vec<u8>) -> mqtt::Message,
+    quiet: bool,
 ) -> Result<(), Failure> {
     let lines = spawn_reader();
+    let gone = |pending: &Pending| lost_lines(pending);
     loop {
-        // Keep the window bounded, and render what has happened meanwhile.
-        wait_until(conn, tr, pending, LINE_WINDOW - 1)?;
+        // Render what has happened meanwhile.
         while let Some(ev) = conn.try_next() {
-            match ev {
-                Event::Packet(p) => tr.show(&p),
-                Event::Done(tag, r) => {
-                    pending.complete(tag);
-                    done(tr, r);
-                }
-                Event::Lost => return Err(lost(pending.tags.len())),
-                Event::Message(_) | Event::Signal => {}
+            handle(ev, tr, pending, quiet).map_err(|()| gone(pending))?;
+        }
+        let line = match lines.recv_timeout(INPUT_POLL) {
+            Ok(Some(line)) => line,
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => continue,
+        };
+        // Keep the window bounded before handing in one more.
+        while pending.len() >= LINE_WINDOW
+            || (pending.len() > 0 && pending.bytes + line.len() > WINDOW_BYTES)
+        {
+            match conn.next(None) {
+                Some(ev) => handle(ev, tr, pending, quiet).map_err(|()| gone(pending))?,
+                None => return Err(gone(pending)),
             }
         }
-        match lines.recv() {
-            Ok(Some(line)) => {
-                let tag = conn.track(conn.client.publish(make(line)));
-                pending.tags.push_back(tag);
-            }
-            Ok(None) | Err(_) => break,
-        }
+        let bytes = line.len();
+        let tag = conn.track(conn.client.publish(make(line)));
+        pending.add(tag, bytes);
     }
-    wait_until(conn, tr, pending, 0)
+    wait_until(conn, tr, pending, 0, quiet).map_err(|()| gone(pending))
+}
+
+/// `-l` ends on a lost connection (mosquitto_pub would reconnect and wait forever for the
+/// lost acknowledgements): say how many lines are not known to have arrived.
+fn lost_lines(pending: &Pending) -> Failure {
+    let (n, sent) = (pending.unconfirmed(), pending.sent);
+    let f = Failure::new(exit::CONN_LOST, "Error: The connection was lost.");
+    let lines = if sent == 1 { "line" } else { "lines" };
+    let first = if n == 0 {
+        format!("All {sent} {lines} published were confirmed by the broker")
+    } else {
+        format!("{n} of the {sent} {lines} published were not confirmed by the broker")
+    };
+    f.and(format!(
+        "{first}; input after line {sent} was not published."
+    ))
 }
