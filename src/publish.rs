@@ -3,7 +3,7 @@
 
 use crate::connection::{Connection, Event, exit_now};
 use crate::exit::{self, Failure};
-use crate::options::{MessageSource, Options};
+use crate::options::{MessageSource, Options, Protocol};
 use crate::plan::{self, Plan};
 use crate::trace::{self, Kind, PacketEvent};
 use paho_mqtt as mqtt;
@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 /// Largest MQTT payload (mosquitto's limit).
 const MAX_PAYLOAD: usize = 268_435_455;
+/// MQTT v5 property identifier of Topic Alias.
+const TOPIC_ALIAS: u8 = 0x23;
 /// Most publishes that may be waiting for completion at once with `-l` (bounds memory).
 const LINE_WINDOW: usize = 4096;
 /// Most payload bytes that may be waiting for completion at once with `-l`.
@@ -81,6 +83,10 @@ struct Tracer {
     debug: Option<trace::Debug>,
     out: std::io::BufWriter<std::io::Stdout>,
     topic: String,
+    /// `-D publish topic-alias N`: PUBLISH packets after the first carry no topic, which
+    /// mosquitto shows as `(null)`.
+    topic_alias: bool,
+    publishes_shown: u64,
     /// mosquitto numbers QoS 0 publishes too (m1, m2, …).
     qos0_mid: u16,
     /// v5: a received PUBACK/PUBCOMP shows the broker's reason code, which paho gives only
@@ -142,7 +148,14 @@ impl Tracer {
         } else {
             ev.msgid
         };
-        if let Some(line) = d.line(ev, &self.topic, mid, rc) {
+        let mut topic = self.topic.as_str();
+        if ev.kind == Kind::Publish && ev.sent {
+            if self.topic_alias && self.publishes_shown > 0 {
+                topic = "(null)";
+            }
+            self.publishes_shown += 1;
+        }
+        if let Some(line) = d.line(ev, topic, mid, rc) {
             let _ = writeln!(self.out, "{line}");
         }
     }
@@ -213,6 +226,11 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     let source = opts.message.clone().unwrap_or(MessageSource::Null);
     let payload = load(&source)?;
     let topic = opts.topics.last().cloned().unwrap_or_default();
+    let topic_alias = opts.protocol == Protocol::V5
+        && opts
+            .properties
+            .iter()
+            .any(|p| p.command == "publish" && p.id == TOPIC_ALIAS);
     let plan = Plan::new(opts)?;
     if let Some(tls) = &plan.tls {
         for w in &tls.warnings {
@@ -226,6 +244,8 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         }),
         out: std::io::BufWriter::new(std::io::stdout()),
         topic: topic.clone(),
+        topic_alias,
+        publishes_shown: 0,
         qos0_mid: 0,
         v5_acks: plan.is_v5() && opts.qos > 0,
         parked: VecDeque::new(),
@@ -244,9 +264,16 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
 
     let props = plan::properties(opts, "publish")?;
     let mut pending = Pending::default();
+    // With a topic alias only the first PUBLISH names the topic (as mosquitto_pub).
+    let first = std::cell::Cell::new(true);
     let make = |body: Vec<u8>| {
+        let name = if topic_alias && !first.replace(false) {
+            ""
+        } else {
+            topic.as_str()
+        };
         let mut m = mqtt::MessageBuilder::new()
-            .topic(topic.as_str())
+            .topic(name)
             .payload(body)
             .qos(opts.qos as i32)
             .retained(opts.retain);
