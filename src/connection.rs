@@ -262,7 +262,48 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool) -> Failure {
             }
             f
         }
+        _ if plan.tls.is_none() => plain_failure(plan),
         _ => crate::tls::diagnose(&plan.host, plan.port, plan.tls.as_ref()),
+    }
+}
+
+/// Why a plain (not TLS) connection failed, in mosquitto's words: paho says only
+/// "TCP/TLS connect failure", so connect once more to find out. A socket that accepts but
+/// closes before CONNACK (e.g. a TLS port) is mosquitto's "connection lost" (7).
+fn plain_failure(plan: &Plan) -> Failure {
+    use std::net::ToSocketAddrs;
+    let os_error = |e: std::io::Error| {
+        let text = match e.raw_os_error() {
+            // SAFETY: strerror returns a pointer to a static NUL-terminated message.
+            Some(n) => unsafe { std::ffi::CStr::from_ptr(libc::strerror(n)) }
+                .to_string_lossy()
+                .into_owned(),
+            None => e.to_string(),
+        };
+        Failure::new(exit::GENERAL, format!("Error: {text}"))
+    };
+    let lost = || Failure::new(exit::CONN_LOST, "Error: The connection was lost.");
+    if plan.port == 0 {
+        return match std::os::unix::net::UnixStream::connect(&plan.host) {
+            Ok(_) => lost(),
+            Err(e) => os_error(e),
+        };
+    }
+    let addrs: Vec<std::net::SocketAddr> = match (plan.host.as_str(), plan.port).to_socket_addrs() {
+        Ok(a) => a.collect(),
+        Err(_) => Vec::new(),
+    };
+    // paho tries one address: the first IPv4 one if there is any.
+    let Some(addr) = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()) else {
+        return Failure::new(exit::GENERAL, "Unable to connect (Lookup error.).");
+    };
+    match std::net::TcpStream::connect_timeout(addr, std::time::Duration::from_secs(10)) {
+        Ok(_) => lost(),
+        Err(e) => {
+            let f = os_error(e);
+            let detail = format!("(connecting to {addr})");
+            f.and(detail)
+        }
     }
 }
 

@@ -108,6 +108,16 @@ impl Plan {
             }
             b.properties(props);
         } else {
+            // mosquitto's library refuses v5-only settings on MQTT 3.x before connecting.
+            if opts.will_topic.is_some() && opts.properties.iter().any(|p| p.command == "will") {
+                return Err(Failure::new(GENERAL, "Error: Problem setting will."));
+            }
+            if opts.properties.iter().any(|p| p.command == "connect") {
+                return Err(Failure::new(
+                    GENERAL,
+                    "Unable to connect (This feature is not supported.).",
+                ));
+            }
             b.clean_session(opts.clean_session);
         }
         if let Some(u) = &opts.username {

@@ -283,7 +283,18 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         m.finalize()
     };
 
-    let result = if source == MessageSource::StdinLine {
+    let result = if !plan.is_v5() && !props.is_empty() {
+        // mosquitto_pub's library refuses PUBLISH properties on MQTT 3.x ("not supported")
+        // and mosquitto_pub then disconnects and exits 0 without a word. We do the same
+        // but say so (a documented difference).
+        if !opts.quiet {
+            let _ = tr.out.flush();
+            eprintln!(
+                "Warning: PUBLISH properties (-D publish) need MQTT v5; nothing was published."
+            );
+        }
+        Ok(())
+    } else if source == MessageSource::StdinLine {
         line_loop(&mut conn, &mut tr, &mut pending, &make, opts.quiet)
     } else {
         repeat_loop(&mut conn, &mut tr, &mut pending, opts, || {
