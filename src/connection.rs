@@ -309,8 +309,14 @@ fn plain_failure(plan: &Plan) -> Failure {
 
 /// Flush stdout and end the process without destroying the paho client: destroying it
 /// stalls 0.1–1 s (paho-notes §6), and the OS frees everything anyway.
+///
+/// `_exit`, not `exit`: paho's threads are still running, and the C library's exit
+/// handlers (OpenSSL's cleanup among them) free memory those threads may be using; after a
+/// lost connection that raced into "double free" aborts.
 pub fn exit_now(code: i32) -> ! {
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    std::process::exit(code)
+    let _ = std::io::stderr().flush();
+    // SAFETY: ends the process at once; everything that must reach the user was flushed.
+    unsafe { libc::_exit(code) }
 }

@@ -9,6 +9,7 @@ use crate::trace::{self, Kind, PacketEvent};
 use paho_mqtt as mqtt;
 use std::collections::VecDeque;
 use std::io::{BufRead, Read, Write};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
@@ -196,6 +197,7 @@ impl Pending {
         let mid = ((self.sent - 1) % 65535 + 1) as u16;
         self.queue.push_back(Outstanding { tag, mid, bytes });
         self.bytes += bytes;
+        abort_guard::SENT.store(self.sent, Ordering::Relaxed);
     }
 
     fn complete(&mut self, tag: u64) -> u16 {
@@ -209,6 +211,7 @@ impl Pending {
         };
         let o = self.queue.remove(i).expect("index in range");
         self.bytes -= o.bytes;
+        abort_guard::DONE.fetch_add(1, Ordering::Relaxed);
         o.mid
     }
 
@@ -467,6 +470,7 @@ fn line_loop(
     make: &dyn Fn(Vec<u8>) -> mqtt::Message,
     quiet: bool,
 ) -> Result<(), Failure> {
+    abort_guard::install();
     let lines = spawn_reader();
     let gone = |pending: &Pending| lost_lines(pending);
     loop {
@@ -509,4 +513,69 @@ fn lost_lines(pending: &Pending) -> Failure {
     f.and(format!(
         "{first}; input after line {sent} was not published."
     ))
+}
+
+/// paho.mqtt.c 1.3.16 sometimes aborts ("double free", in `MQTTAsync_cleanSession`) when a
+/// connection is lost while QoS > 0 publishes are in flight. During `-l` that abort is
+/// turned into the ending a lost connection gets anyway: the message and exit code 7.
+mod abort_guard {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Lines handed to paho, and completed (confirmed or refused by the broker).
+    pub static SENT: AtomicU64 = AtomicU64::new(0);
+    pub static DONE: AtomicU64 = AtomicU64::new(0);
+
+    pub fn install() {
+        // SAFETY: installs a handler that only calls async-signal-safe functions.
+        unsafe { libc::signal(libc::SIGABRT, on_abort as *const () as libc::sighandler_t) };
+    }
+
+    /// A fixed buffer: nothing may allocate in the handler (the heap is what failed).
+    struct Buf {
+        bytes: [u8; 256],
+        len: usize,
+    }
+
+    impl Buf {
+        fn put(&mut self, b: &[u8]) {
+            let k = b.len().min(self.bytes.len() - self.len);
+            self.bytes[self.len..self.len + k].copy_from_slice(&b[..k]);
+            self.len += k;
+        }
+
+        fn number(&mut self, mut v: u64) {
+            let mut d = [0u8; 20];
+            let mut i = d.len();
+            loop {
+                i -= 1;
+                d[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+                if v == 0 {
+                    break;
+                }
+            }
+            self.put(&d[i..]);
+        }
+    }
+
+    extern "C" fn on_abort(_: libc::c_int) {
+        let sent = SENT.load(Ordering::Relaxed);
+        let open = sent.saturating_sub(DONE.load(Ordering::Relaxed));
+        let mut b = Buf {
+            bytes: [0; 256],
+            len: 0,
+        };
+        b.put(b"Error: The connection was lost.\n");
+        b.number(open);
+        b.put(b" of the ");
+        b.number(sent);
+        b.put(b" lines published were not confirmed by the broker; input after line ");
+        b.number(sent);
+        b.put(b" was not published.\n");
+        // SAFETY: write(2) and _exit(2) are async-signal-safe.
+        unsafe {
+            libc::write(2, b.bytes.as_ptr().cast(), b.len);
+            libc::_exit(crate::exit::CONN_LOST);
+        }
+    }
 }
