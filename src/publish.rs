@@ -266,6 +266,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     connected?;
 
     let props = plan::properties(opts, "publish")?;
+    abort_guard::install(opts.quiet);
     let mut pending = Pending::default();
     // With a topic alias only the first PUBLISH names the topic (as mosquitto_pub).
     let first = std::cell::Cell::new(true);
@@ -470,7 +471,7 @@ fn line_loop(
     make: &dyn Fn(Vec<u8>) -> mqtt::Message,
     quiet: bool,
 ) -> Result<(), Failure> {
-    abort_guard::install();
+    abort_guard::LINES.store(true, Ordering::Relaxed);
     let lines = spawn_reader();
     let gone = |pending: &Pending| lost_lines(pending);
     loop {
@@ -504,11 +505,13 @@ fn line_loop(
 fn lost_lines(pending: &Pending) -> Failure {
     let (n, sent) = (pending.unconfirmed(), pending.sent);
     let f = Failure::new(exit::CONN_LOST, "Error: The connection was lost.");
-    let lines = if sent == 1 { "line" } else { "lines" };
-    let first = if n == 0 {
-        format!("All {sent} {lines} published were confirmed by the broker")
-    } else {
-        format!("{n} of the {sent} {lines} published were not confirmed by the broker")
+    let first = match (n, sent) {
+        (_, 1) => format!(
+            "The 1 line published was {}confirmed by the broker",
+            if n == 0 { "" } else { "not " }
+        ),
+        (0, _) => format!("All {sent} lines published were confirmed by the broker"),
+        _ => format!("{n} of the {sent} lines published were not confirmed by the broker"),
     };
     f.and(format!(
         "{first}; input after line {sent} was not published."
@@ -516,16 +519,21 @@ fn lost_lines(pending: &Pending) -> Failure {
 }
 
 /// paho.mqtt.c 1.3.16 sometimes aborts ("double free", in `MQTTAsync_cleanSession`) when a
-/// connection is lost while QoS > 0 publishes are in flight. During `-l` that abort is
-/// turned into the ending a lost connection gets anyway: the message and exit code 7.
+/// connection is lost while QoS > 0 publishes are in flight (paho.mqtt.c issues #1532,
+/// #1621, #1622). Once connected, that abort is turned into the ending a lost connection
+/// gets anyway: the message and exit code 7.
 mod abort_guard {
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
     /// Lines handed to paho, and completed (confirmed or refused by the broker).
     pub static SENT: AtomicU64 = AtomicU64::new(0);
     pub static DONE: AtomicU64 = AtomicU64::new(0);
+    /// `-l` (the message counts lines).
+    pub static LINES: AtomicBool = AtomicBool::new(false);
+    static QUIET: AtomicBool = AtomicBool::new(false);
 
-    pub fn install() {
+    pub fn install(quiet: bool) {
+        QUIET.store(quiet, Ordering::Relaxed);
         // SAFETY: installs a handler that only calls async-signal-safe functions.
         unsafe { libc::signal(libc::SIGABRT, on_abort as *const () as libc::sighandler_t) };
     }
@@ -566,12 +574,22 @@ mod abort_guard {
             len: 0,
         };
         b.put(b"Error: The connection was lost.\n");
-        b.number(open);
-        b.put(b" of the ");
-        b.number(sent);
-        b.put(b" lines published were not confirmed by the broker; input after line ");
-        b.number(sent);
-        b.put(b" was not published.\n");
+        if LINES.load(Ordering::Relaxed) {
+            b.number(open);
+            b.put(b" of the ");
+            b.number(sent);
+            b.put(b" lines published were not confirmed by the broker; input after line ");
+            b.number(sent);
+            b.put(b" was not published.\n");
+        } else if open == 1 {
+            b.put(b"1 message was not confirmed by the broker.\n");
+        } else if open > 1 {
+            b.number(open);
+            b.put(b" messages were not confirmed by the broker.\n");
+        }
+        if QUIET.load(Ordering::Relaxed) {
+            b.len = 0;
+        }
         // SAFETY: write(2) and _exit(2) are async-signal-safe.
         unsafe {
             libc::write(2, b.bytes.as_ptr().cast(), b.len);

@@ -842,9 +842,21 @@ fn exit_codes_and_errors() {
     let b = broker();
     // Plain MQTT to a TLS port: the connection is lost (7).
     let tls_port = b.port("tls").to_string();
-    let (o, t) = both(&["-h", "127.0.0.1", "-p", &tls_port, "-t", "x", "-m", "y"]);
-    assert_eq!((o.code, t.code), (Some(7), Some(7)), "{o}\n{t}");
-    assert_eq!(o.stderr_str(), t.stderr_str());
+    for extra in [
+        &[][..],
+        &["-d"],
+        &["--quiet"],
+        &["-d", "-q", "1", "-i", "lost"],
+    ] {
+        let mut a: Vec<String> = ["-h", "127.0.0.1", "-p", &tls_port, "-t", "x", "-m", "y"]
+            .map(String::from)
+            .to_vec();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        let (o, t) = both_args(&a);
+        assert_eq!((o.code, t.code), (Some(7), Some(7)), "{o}\n{t}");
+        assert_eq!(o.stderr_str(), t.stderr_str(), "{o}\n{t}");
+        assert_eq!(norm(&o), norm(&t), "{o}\n{t}");
+    }
     // Nothing listening: 1 (our message is more detailed than "Error: Connection refused").
     let closed = free_port().to_string();
     let (o, t) = both(&["-h", "127.0.0.1", "-p", &closed, "-t", "x", "-m", "y"]);
