@@ -35,15 +35,6 @@ pub fn main(client: Client) -> ! {
         };
         finish(b"", msg, exit::GENERAL);
     }
-    if let Some(addr) = &opts.bind_address {
-        // paho.mqtt.c creates and connects its socket itself, with no hook to bind it first;
-        // ignoring -A would silently use another source address.
-        let msg = format!(
-            "Error: -A {addr}: binding the local address is not supported by mqtts \
-             (paho.mqtt.c cannot bind its socket); leave -A out to let the system choose.\n"
-        );
-        finish(b"", msg.as_bytes(), exit::GENERAL);
-    }
     match client {
         Client::Pub => crate::publish::run(&opts),
         Client::Sub => crate::subscribe::run(&opts),

@@ -989,14 +989,53 @@ fn signals_end_the_publisher_like_mosquitto_pub() {
 }
 
 #[test]
-fn bind_address_is_refused_clearly() {
-    // paho.mqtt.c cannot bind the local end of its socket: -A is an error, never ignored.
+fn bind_address_binds_the_local_end() {
     let b = broker();
-    let mut a = b.client_args("plain");
-    a.extend(["-A", "127.0.0.1", "-t", "x", "-m", "y"].map(String::from));
-    let out = ours_pub(&a);
-    assert_eq!(out.code, Some(1), "{out}");
-    assert!(out.stderr_str().contains("not supported by mqtts"), "{out}");
+    // 127.0.0.2 is a loopback address too: the broker logs where the connection came from.
+    for prog in [Prog::MosquittoPub, Prog::OursPub] {
+        let id = format!("bind-{}", prog.name());
+        let mut a = b.client_args("plain");
+        a.extend(
+            [
+                "-A",
+                "127.0.0.2",
+                "-i",
+                &id,
+                "-t",
+                "x",
+                "-m",
+                "y",
+                "-q",
+                "1",
+            ]
+            .map(String::from),
+        );
+        let out = Run::prog(prog).args(&a).run();
+        out.assert_success();
+        let log = b.log();
+        let line = log
+            .lines()
+            .find(|l| l.contains(&format!(" as {id} ")))
+            .unwrap_or_else(|| panic!("{log}"));
+        assert!(line.contains("from 127.0.0.2:"), "{prog:?}: {line}");
+    }
+    same(
+        &b,
+        "plain",
+        &["-A", "127.0.0.1", "-d", "-m", "x", "-q", "2"],
+        None,
+        1,
+    );
+    // An address this host does not have, and a name that does not resolve: exit 1.
+    for addr in ["192.0.2.1", "no-such-host.invalid"] {
+        let mut a = b.client_args("plain");
+        a.extend(["-A", addr, "-t", "x", "-m", "y"].map(String::from));
+        let (o, t) = both_args(&a);
+        assert_eq!((o.code, t.code), (Some(1), Some(1)), "{o}\n{t}");
+        // Ours may add a line of detail after mosquitto's.
+        let first = |r: &RunOutput| r.stderr_str().lines().next().unwrap_or("").to_string();
+        assert_eq!(first(&o), first(&t), "{o}\n{t}");
+    }
 }
 
 #[test]
