@@ -83,6 +83,9 @@ fn load(source: &MessageSource) -> Result<Vec<u8>, Failure> {
 struct Tracer {
     debug: Option<trace::Debug>,
     out: std::io::BufWriter<std::io::Stdout>,
+    /// stdout is a terminal: show each line at once (C's stdio is line-buffered there,
+    /// block-buffered in a pipe, and mosquitto_pub prints through it).
+    tty: bool,
     topic: String,
     /// `-D publish topic-alias N`: PUBLISH packets after the first carry no topic, which
     /// mosquitto shows as `(null)`.
@@ -158,6 +161,9 @@ impl Tracer {
         }
         if let Some(line) = d.line(ev, topic, mid, rc) {
             let _ = writeln!(self.out, "{line}");
+            if self.tty {
+                let _ = self.out.flush();
+            }
         }
     }
 
@@ -246,6 +252,8 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
             id: plan.client_id.clone(),
         }),
         out: std::io::BufWriter::new(std::io::stdout()),
+        // SAFETY: isatty only inspects the descriptor.
+        tty: unsafe { libc::isatty(1) } == 1,
         topic: topic.clone(),
         topic_alias,
         publishes_shown: 0,
