@@ -41,29 +41,60 @@ fn load(source: &MessageSource) -> Result<Vec<u8>, Failure> {
         MessageSource::Null | MessageSource::StdinLine => Ok(Vec::new()),
         MessageSource::File(path) => {
             let shown = path.display();
-            let data = std::fs::read(path).map_err(|_| {
-                Failure::with_lines(
-                    exit::GENERAL,
-                    vec![
-                        format!("Error: Unable to open file \"{shown}\"."),
-                        format!("Error loading input file \"{shown}\"."),
-                    ],
-                )
-            })?;
+            let failed = |first: String, blank: bool| {
+                let mut lines = vec![first];
+                if blank {
+                    lines.push(String::new());
+                }
+                lines.push(format!("Error loading input file \"{shown}\"."));
+                Failure::with_lines(exit::GENERAL, lines)
+            };
+            let mut file = std::fs::File::open(path)
+                .map_err(|_| failed(format!("Error: Unable to open file \"{shown}\"."), false))?;
+            // Check the size before reading anything, as mosquitto does.
+            let meta = file.metadata();
+            let size = meta.as_ref().map(|m| m.len()).unwrap_or(0);
+            // (A directory opens, and its size shows as huge to mosquitto's ftell.)
+            if size > MAX_PAYLOAD as u64 || meta.is_ok_and(|m| m.is_dir()) {
+                return Err(failed(
+                    format!("Error: File must be less than {MAX_PAYLOAD} bytes."),
+                    true,
+                ));
+            }
+            let mut data = Vec::with_capacity(size as usize);
+            let read = (&mut file)
+                .take(MAX_PAYLOAD as u64 + 1)
+                .read_to_end(&mut data);
+            if read.is_err() {
+                return Err(failed(
+                    format!("Error: Unable to determine size of file \"{shown}\"."),
+                    false,
+                ));
+            }
             if data.len() > MAX_PAYLOAD {
-                return Err(Failure::with_lines(
-                    exit::GENERAL,
-                    vec![
-                        format!("Error: File \"{shown}\" is too large (>{MAX_PAYLOAD} bytes)."),
-                        format!("Error loading input file \"{shown}\"."),
-                    ],
+                return Err(failed(
+                    format!("Error: File must be less than {MAX_PAYLOAD} bytes."),
+                    true,
                 ));
             }
             Ok(data)
         }
         MessageSource::StdinFile => {
             let mut data = Vec::new();
-            let _ = std::io::stdin().lock().read_to_end(&mut data);
+            let _ = std::io::stdin()
+                .lock()
+                .take(MAX_PAYLOAD as u64 + 1)
+                .read_to_end(&mut data);
+            if data.len() > MAX_PAYLOAD {
+                return Err(Failure::with_lines(
+                    exit::GENERAL,
+                    vec![
+                        format!("Error: Message length must be less than {MAX_PAYLOAD} bytes."),
+                        String::new(),
+                        "Error loading input from stdin.".into(),
+                    ],
+                ));
+            }
             if data.is_empty() {
                 return Err(Failure::with_lines(
                     exit::GENERAL,
@@ -362,11 +393,62 @@ fn repeat_loop(
                 }
             }
         }
-        let tag = conn.track(conn.client.publish(message()));
-        pending.add(tag, 0);
+        let m = message();
+        let bytes = m.payload().len();
+        // The whole packet must fit MQTT's largest remaining length, or mosquitto's
+        // library refuses the publish: a message, no PUBLISH, DISCONNECT, exit 0.
+        let header = 2 + m.topic().len() + if opts.qos > 0 { 2 } else { 0 };
+        let props = if opts.protocol == Protocol::V5 { 1 } else { 0 };
+        if header + props + bytes > MAX_PAYLOAD {
+            // mosquitto logs the PUBLISH before its library finds it too large.
+            tr.show(&PacketEvent {
+                sent: true,
+                kind: Kind::Publish,
+                msgid: ((pending.sent % 65535) + 1) as u16,
+                qos: opts.qos,
+                retained: opts.retain,
+                len: bytes,
+                rc: 0,
+            });
+            if !opts.quiet {
+                let _ = tr.out.flush();
+                eprintln!("Error: Message payload is too large.");
+            }
+            return Ok(());
+        }
+        let tag = conn.track(conn.client.publish(m));
+        pending.add(tag, bytes);
         wait_until(conn, tr, pending, 0, opts.quiet).map_err(|()| lost(pending))?;
     }
     Ok(())
+}
+
+/// Outstanding payload above which paho needs nudging (see [`next_event`]).
+const NUDGE_BYTES: usize = 64 * 1024;
+const NUDGE_EVERY: Duration = Duration::from_millis(5);
+
+unsafe extern "C" {
+    /// paho.mqtt.c's (internal) wake-up of its receive thread, linked in statically.
+    fn Socket_interrupt() -> libc::c_int;
+}
+
+/// The next event while publishes are outstanding.
+///
+/// paho.mqtt.c continues a partly written packet only when its receive thread wakes up,
+/// which, with nothing else going on, is once a second: a 20 MB publish took 4 s and a
+/// 256 MB one a minute. While much payload is outstanding, wake that thread every few
+/// milliseconds (the wake-up paho itself uses when a socket is added or closed).
+fn next_event(conn: &Connection, pending: &Pending) -> Option<Event> {
+    if pending.bytes < NUDGE_BYTES {
+        return conn.next(None);
+    }
+    loop {
+        if let Some(ev) = conn.next(Some(Instant::now() + NUDGE_EVERY)) {
+            return Some(ev);
+        }
+        // SAFETY: sends one byte on paho's own wake-up socket pair.
+        unsafe { Socket_interrupt() };
+    }
 }
 
 /// Handle one event. Err: the connection is gone.
@@ -395,7 +477,7 @@ fn wait_until(
     quiet: bool,
 ) -> Result<(), ()> {
     while pending.len() > left {
-        match conn.next(None) {
+        match next_event(conn, pending) {
             Some(ev) => handle(ev, tr, pending, quiet)?,
             None => return Err(()),
         }
@@ -496,7 +578,7 @@ fn line_loop(
         while pending.len() >= LINE_WINDOW
             || (pending.len() > 0 && pending.bytes + line.len() > WINDOW_BYTES)
         {
-            match conn.next(None) {
+            match next_event(conn, pending) {
                 Some(ev) => handle(ev, tr, pending, quiet).map_err(|()| gone(pending))?,
                 None => return Err(gone(pending)),
             }

@@ -643,6 +643,24 @@ fn large_payloads_arrive_intact() {
     }
 }
 
+#[test]
+fn payload_size_limits() {
+    // Sparse files: nothing is written to disk. One byte over mosquitto's limit is refused
+    // before connecting; exactly the limit passes that check, but the packet (topic and
+    // header added) is too large: a message, no PUBLISH sent, exit 0.
+    let b = broker();
+    let dir = TempDir::new("pub-limits");
+    for (name, size) in [("over", 268_435_456u64), ("max", 268_435_455)] {
+        let path = dir.join(name);
+        std::fs::File::create(&path).unwrap().set_len(size).unwrap();
+        let p = path.to_str().unwrap();
+        same(&b, "plain", &["-f", p, "-q", "1"], None, 0);
+        same(&b, "plain", &["-d", "-f", p, "-r"], None, 0);
+    }
+    // A directory is "too large" to mosquitto (ftell on it).
+    same(&b, "plain", &["-f", dir.path().to_str().unwrap()], None, 0);
+}
+
 fn run_big(
     b: &Broker,
     prog: Prog,
