@@ -687,3 +687,50 @@ mod abort_guard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mids_count_from_1_and_wrap_like_paho() {
+        let mut p = Pending::default();
+        for tag in 1..=65536u64 {
+            p.add(tag, 1);
+        }
+        assert_eq!(p.complete(1), 1);
+        assert_eq!(p.complete(65535), 65535);
+        assert_eq!(p.complete(65536), 1);
+        assert_eq!(p.complete(2), 2);
+        assert_eq!(p.len(), 65532);
+        assert_eq!(p.bytes, 65532);
+        assert_eq!(p.complete(999_999), 0);
+        p.failed = 3;
+        assert_eq!(p.unconfirmed(), 65535);
+    }
+
+    #[test]
+    fn lost_line_messages() {
+        let mut p = Pending::default();
+        p.add(1, 0);
+        assert_eq!(
+            lost_lines(&p).lines,
+            [
+                "Error: The connection was lost.",
+                "The 1 line published was not confirmed by the broker; input after line 1 was not published."
+            ]
+        );
+        p.complete(1);
+        p.add(2, 0);
+        p.add(3, 0);
+        p.complete(2);
+        assert_eq!(
+            lost_lines(&p).lines[1],
+            "1 of the 3 lines published were not confirmed by the broker; input after line 3 was not published."
+        );
+        assert_eq!(
+            lost(&p).lines[1],
+            "1 message was not confirmed by the broker."
+        );
+    }
+}
