@@ -340,8 +340,14 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     } else if source == MessageSource::StdinLine {
         line_loop(&mut conn, &mut tr, &mut pending, &make, opts.quiet)
     } else {
-        repeat_loop(&mut conn, &mut tr, &mut pending, opts, || {
-            make(payload.clone())
+        // The last publish takes the payload itself (one copy less of up to 256 MB).
+        let payload = std::cell::RefCell::new(payload);
+        repeat_loop(&mut conn, &mut tr, &mut pending, opts, |last| {
+            make(if last {
+                std::mem::take(&mut *payload.borrow_mut())
+            } else {
+                payload.borrow().clone()
+            })
         })
     };
     if let Err(f) = result {
@@ -381,7 +387,7 @@ fn repeat_loop(
     tr: &mut Tracer,
     pending: &mut Pending,
     opts: &Options,
-    message: impl Fn() -> mqtt::Message,
+    message: impl Fn(bool) -> mqtt::Message,
 ) -> Result<(), Failure> {
     for i in 0..opts.repeat.max(1) {
         if i > 0 && !opts.repeat_delay.is_zero() {
@@ -393,7 +399,7 @@ fn repeat_loop(
                 }
             }
         }
-        let m = message();
+        let m = message(i + 1 == opts.repeat.max(1));
         let bytes = m.payload().len();
         // The whole packet must fit MQTT's largest remaining length, or mosquitto's
         // library refuses the publish: a message, no PUBLISH, DISCONNECT, exit 0.
