@@ -14,7 +14,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 /// Largest MQTT payload (mosquitto's limit).
 const MAX_PAYLOAD: usize = 268_435_455;
 /// Most publishes that may be waiting for completion at once with `-l` (bounds memory).
-const LINE_WINDOW: usize = 4096;
+const LINE_WINDOW: usize = crate::connection::MAX_QUEUED / 2;
 
 /// Run mqtts-pub with parsed options; returns only through `exit_now`.
 pub fn run(opts: &Options) -> ! {
