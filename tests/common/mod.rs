@@ -21,10 +21,12 @@ pub mod pki;
 pub use broker::{AUTH_PASSWORD, AUTH_USER, Broker, BrokerBuilder, LISTENERS, TlsServer};
 pub use oracle::{
     Background, Prog, Run, RunOutput, help_line_to_mosquitto, help_line_to_ours, mosquitto_pub,
-    mosquitto_sub, normalise_2011, normalise_auto_id, ours_pub, ours_sub, run, start_subscriber,
+    mosquitto_sub, normalise_2011, normalise_auto_id, normalise_trace, ours_pub, ours_sub, run,
+    start_subscriber,
 };
 pub use pki::{KEY_PASSWORD, P12_PASSWORD, Pki, pki};
 
+use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -164,16 +166,25 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// `n` distinct currently free TCP ports on 127.0.0.1 (all held open together while picking,
-/// so they are distinct, then released).
+/// `n` distinct currently free TCP ports on 127.0.0.1. They are held open together while
+/// picking (so they are distinct), then released; a port is never handed out twice in one test
+/// process, so concurrently starting brokers can't pick the same port. (Another process may
+/// still grab one before it is bound: the broker start detects that and retries.)
 pub fn free_ports(n: usize) -> Vec<u16> {
-    let holders: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0"))
-        .collect();
-    holders
-        .iter()
-        .map(|l| l.local_addr().expect("local_addr").port())
-        .collect()
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|p| p.into_inner());
+    let mut holders = Vec::new();
+    let mut ports = Vec::new();
+    while ports.len() < n {
+        assert!(holders.len() < n + 1000, "cannot find {n} free ports");
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+        let port = l.local_addr().expect("local_addr").port();
+        if handed_out.insert(port) {
+            ports.push(port);
+        }
+        holders.push(l);
+    }
+    ports
 }
 
 pub fn free_port() -> u16 {
