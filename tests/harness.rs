@@ -159,6 +159,14 @@ fn pki_certificates_have_intended_properties() {
         (9.9..=10.1).contains(&left),
         "expiring cert has {left} days left"
     );
+    let soon = cert(&pki.server_expiring_cert);
+    assert_eq!(verify(&soon, &pki.ca), V_OK);
+    assert!((9.9..=10.1).contains(&days_until(soon.not_after())));
+    assert_eq!(sans(&soon).0, vec!["localhost"]);
+    let cn_only = cert(&pki.server_cn_only_cert);
+    assert!(cn_only.subject_alt_names().is_none());
+    assert_eq!(cn(cn_only.subject_name()), "localhost");
+    assert_eq!(verify(&cn_only, &pki.ca), V_OK);
     for c in [&pki.client_encrypted_cert, &pki.client_mismatch_cert] {
         assert_eq!(verify(&cert(c), &pki.ca), V_OK);
     }
@@ -442,6 +450,11 @@ fn broker_listeners_accept_and_serve_what_they_claim() {
         let e = handshake(broker.port(l), good()).unwrap_err();
         assert_eq!(e.0, code, "{l}: {e:?}");
     }
+    // The valid ones: expiring soon, CN-only (the handshake checks the name "localhost").
+    for l in ["expiring_soon", "cn_only"] {
+        let s = handshake(broker.port(l), good());
+        assert!(s.is_ok(), "{l}: {:?}", s.err());
+    }
     // …and the untrusted one verifies with its own CA.
     let s = handshake(
         broker.port("untrusted_ca"),
@@ -485,6 +498,15 @@ fn mosquitto_clients_round_trip_on_every_good_listener() {
         pki.client_ec_key_sec1.display().to_string(),
     ]);
     roundtrip(&broker, "mtls", ec);
+    roundtrip(
+        &broker,
+        "expiring_soon",
+        broker.client_args("expiring_soon"),
+    );
+    // CN fallback: no SAN, CN=localhost.
+    let mut cn_only = broker.client_args("cn_only");
+    cn_only[1] = "localhost".into();
+    roundtrip(&broker, "cn_only", cn_only);
     // The hostname check passes for "localhost" too (SAN DNS:localhost).
     let mut by_name = broker.client_args("tls");
     by_name[1] = "localhost".into();
@@ -967,4 +989,30 @@ fn brokers_start_concurrently_on_distinct_ports() {
     all.sort();
     all.dedup();
     assert_eq!(all.len(), n, "a port was handed out twice");
+}
+
+#[test]
+fn shared_broker_is_one_running_broker() {
+    let a = Broker::shared();
+    let b = Broker::shared();
+    assert!(std::ptr::eq(a, b));
+    assert!(a.is_running());
+    // Still alive when used from another thread after the first user's thread has ended.
+    std::thread::spawn(|| Broker::shared().port("plain"))
+        .join()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let conn = a.client_args("tls");
+    let topic = unique_topic("shared");
+    let sub = start_subscriber(
+        a,
+        Prog::MosquittoSub,
+        [
+            conn.clone(),
+            strs(&["-i", "shared-sub", "-t", &topic, "-C", "1"]),
+        ]
+        .concat(),
+    );
+    mosquitto_pub([conn, strs(&["-t", &topic, "-m", "shared"])].concat()).assert_success();
+    assert_eq!(sub.wait(Duration::from_secs(5)).stdout_str(), "shared\n");
 }

@@ -20,6 +20,8 @@
 //! | `expired`       | TLS with `pki.server_expired_cert`                                     |
 //! | `not_yet_valid` | TLS with `pki.server_not_yet_valid_cert`                               |
 //! | `untrusted_ca`  | TLS with `pki.server_untrusted_cert` (signed by the untrusted CA)      |
+//! | `expiring_soon` | TLS with `pki.server_expiring_cert` (valid, expires in 10 days)        |
+//! | `cn_only`       | TLS with `pki.server_cn_only_cert` (CN=localhost, no SAN)              |
 //! | `tls12only`     | like `tls` but TLS 1.2 at most (see below)                             |
 //!
 //! mosquitto's `tls_version` only sets a *minimum*, so `tls12only` is served by a second
@@ -34,12 +36,13 @@
 use super::pki::{Pki, pki};
 use super::{
     LOOPBACK, TempDir, die_with_parent, forget_pid, free_port, free_ports, is_root, kill_at_exit,
-    port_accepts, send_signal, wait_until,
+    port_accepts, remove_at_exit, send_signal, wait_until,
 };
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Every listener name, in config order.
@@ -53,6 +56,8 @@ pub const LISTENERS: &[&str] = &[
     "expired",
     "not_yet_valid",
     "untrusted_ca",
+    "expiring_soon",
+    "cn_only",
     "tls12only",
 ];
 
@@ -421,6 +426,8 @@ impl Broker {
                 "expired" => &pki.server_expired_cert,
                 "not_yet_valid" => &pki.server_not_yet_valid_cert,
                 "untrusted_ca" => &pki.server_untrusted_cert,
+                "expiring_soon" => &pki.server_expiring_cert,
+                "cn_only" => &pki.server_cn_only_cert,
                 _ => &pki.server_cert,
             };
             let password_line = format!("password_file {}", passwd.display());
@@ -457,6 +464,32 @@ impl Broker {
             p
         });
         (main_conf, tls12_conf)
+    }
+
+    /// One broker per test process, started on first use and killed (its dir removed) at
+    /// process exit. Cheaper than a broker per test; use unique topics ([`super::unique_topic`])
+    /// and `-i` with `start_subscriber`, and a private broker for stop/restart or anything that
+    /// changes broker state other tests could see.
+    pub fn shared() -> &'static Broker {
+        static SHARED: OnceLock<Broker> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            // Started from a thread that never exits, so PR_SET_PDEATHSIG (tied to the spawning
+            // thread) doesn't kill it when the first test using it ends.
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .name("shared-broker".into())
+                .spawn(move || {
+                    let broker = Broker::start();
+                    remove_at_exit(broker.dir());
+                    let _ = tx.send(broker);
+                    loop {
+                        std::thread::park();
+                    }
+                })
+                .expect("spawn shared-broker thread");
+            rx.recv()
+                .expect("shared broker failed to start (see the panic above)")
+        })
     }
 
     /// Port of a listener by name (see [`LISTENERS`]). Panics on an unknown name.

@@ -46,8 +46,12 @@ pub struct TempDir {
 
 impl TempDir {
     /// Creates a fresh, empty directory named `mqtts-<label>-<pid>-<n>-<nanos>`.
+    /// The first call in a process also removes such directories left behind by test
+    /// processes that no longer exist (killed before they could clean up).
     pub fn new(label: &str) -> TempDir {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
+        static SWEEP: Once = Once::new();
+        SWEEP.call_once(remove_stale_temp_dirs);
         loop {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
             let nanos = SystemTime::now()
@@ -70,6 +74,27 @@ impl TempDir {
 
     pub fn join(&self, rel: impl AsRef<Path>) -> PathBuf {
         self.path.join(rel)
+    }
+}
+
+/// Removes `mqtts-*-<pid>-<n>-<nanos>` dirs in the temp dir whose `<pid>` is not running.
+fn remove_stale_temp_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("mqtts-") {
+            continue;
+        }
+        let parts: Vec<&str> = name.rsplitn(4, '-').collect();
+        if parts.len() != 4 || !parts[..3].iter().all(|p| p.parse::<u64>().is_ok()) {
+            continue;
+        }
+        let pid = parts[2];
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }
 
