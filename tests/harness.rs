@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::oracle::{Run, empty_config_home, normalise_2011_bytes, start_subscriber_with, strs};
+use common::oracle::{empty_config_home, normalise_2011_bytes};
 use common::pki::{CA_CN, CertSpec, UNTRUSTED_CA_CN, Usage, WRONG_HOST};
 use common::*;
 use openssl::asn1::Asn1Time;

@@ -278,7 +278,7 @@ impl Broker {
             );
         }
         let pki = pki();
-        let mut dir = TempDir::new("broker");
+        let dir = TempDir::new("broker");
         let passwd = dir.join("passwd");
         let status = Command::new("mosquitto_passwd")
             .args(["-b", "-c"])
@@ -341,32 +341,35 @@ impl Broker {
             if let (Ok(()), Some(t)) = (&result, tls12.as_mut()) {
                 result = t.wait_ready(0);
             }
-            let mut broker = Broker {
-                dir,
-                ports,
-                main,
-                tls12,
-            };
-            match result {
-                Ok(()) => return broker,
-                Err(e) => {
-                    let log = broker.log();
-                    broker.kill();
-                    last_err = format!("{e}\n{log}");
-                    if !log.contains("Address already in use") || attempt == 4 {
-                        break;
-                    }
-                    // A port was taken between picking and binding: start over with new ports.
-                    dir = std::mem::replace(&mut broker.dir, TempDir::new("unused"));
-                    for f in [
-                        "mosquitto.log",
-                        "mosquitto.stderr",
-                        "tls12only.log",
-                        "tls12only.stderr",
-                    ] {
-                        let _ = std::fs::remove_file(dir.join(f));
-                    }
+            let err = match result {
+                Ok(()) => {
+                    return Broker {
+                        dir,
+                        ports,
+                        main,
+                        tls12,
+                    };
                 }
+                Err(e) => e,
+            };
+            let mut log = main.read_log();
+            main.stop_with(libc::SIGKILL);
+            if let Some(mut t) = tls12 {
+                log.push_str(&t.read_log());
+                t.stop_with(libc::SIGKILL);
+            }
+            last_err = format!("{err}\n{log}");
+            if !log.contains("Address already in use") || attempt == 4 {
+                break;
+            }
+            // A port was taken between picking and binding: start over with new ports.
+            for f in [
+                "mosquitto.log",
+                "mosquitto.stderr",
+                "tls12only.log",
+                "tls12only.stderr",
+            ] {
+                let _ = std::fs::remove_file(dir.join(f));
             }
         }
         panic!("mosquitto did not start: {last_err}");

@@ -7,6 +7,19 @@
 //! * [`oracle`]: running mosquitto_pub/sub and our binaries with a hard timeout, background
 //!   subscribers, and the output normalisers for comparing against mosquitto 2.0.11.
 //!
+//! ```ignore
+//! mod common;
+//! use common::*;
+//!
+//! let broker = Broker::start();                       // or Broker::shared(), Broker::builder()
+//! let conn = broker.client_args("mtls");              // -h 127.0.0.1 -p … --cafile … --cert … --key …
+//! let topic = unique_topic("t");
+//! let sub = start_subscriber(&broker, Prog::OursSub, [conn.clone(), strs(&["-t", &topic, "-C", "1"])].concat());
+//! mosquitto_pub([conn, strs(&["-t", &topic, "-m", "hi"])].concat()).assert_success();
+//! assert_eq!(sub.wait(std::time::Duration::from_secs(5)).stdout, b"hi\n");
+//! let p = pki();                                      // p.ca, p.client_ec_cert, p.server_expired_cert, …
+//! ```
+//!
 //! Integration test files use it with `mod common;`. Every child process the harness starts is
 //! killed when its owner is dropped (also during a panic unwind), is registered for killing at
 //! process exit in case its owner never is dropped (statics), and gets `PR_SET_PDEATHSIG` so it
@@ -22,7 +35,7 @@ pub use broker::{AUTH_PASSWORD, AUTH_USER, Broker, BrokerBuilder, LISTENERS, Tls
 pub use oracle::{
     Background, Prog, Run, RunOutput, help_line_to_mosquitto, help_line_to_ours, mosquitto_pub,
     mosquitto_sub, normalise_2011, normalise_auto_id, normalise_trace, ours_pub, ours_sub, run,
-    start_subscriber,
+    start_subscriber, start_subscriber_with, strs,
 };
 pub use pki::{KEY_PASSWORD, P12_PASSWORD, Pki, pki};
 
