@@ -242,10 +242,8 @@ fn get_password(opts: &Options, what: &str) -> Result<(Secret, PasswordSource), 
         let line = text.lines().next().unwrap_or("").to_string();
         return Ok((Secret(line), PasswordSource::File(f.clone())));
     }
-    if let Some(p) = std::env::var_os(KEY_PASSWORD_ENV) {
-        if let Ok(p) = p.into_string() {
-            return Ok((Secret(p), PasswordSource::Env));
-        }
+    if let Some(Ok(p)) = std::env::var_os(KEY_PASSWORD_ENV).map(|p| p.into_string()) {
+        return Ok((Secret(p), PasswordSource::Env));
     }
     match prompt_password(&format!("Enter the password for {what}: ")) {
         Some(p) => Ok((Secret(p), PasswordSource::Prompt)),
@@ -449,13 +447,15 @@ pub(crate) fn check(opts: &Options, plan: &mut TlsPlan) -> Result<(), Failure> {
             .and("Use OpenSSL cipher names, e.g. ECDHE-RSA-AES128-GCM-SHA256 (see openssl ciphers -v)."));
         }
     }
-    if let Some(a) = &t.tls_alpn {
-        if a.is_empty() || a.len() > 255 {
-            return Err(option_error(format!(
-                "Error: --tls-alpn {}: a protocol name is 1 to 255 bytes.",
-                printable(a)
-            )));
-        }
+    if let Some(a) = t
+        .tls_alpn
+        .as_ref()
+        .filter(|a| a.is_empty() || a.len() > 255)
+    {
+        return Err(option_error(format!(
+            "Error: --tls-alpn {}: a protocol name is 1 to 255 bytes.",
+            printable(a)
+        )));
     }
     if let Some(p12) = &t.pkcs12 {
         if t.cert.is_some() || t.key.is_some() {

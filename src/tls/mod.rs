@@ -301,15 +301,13 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
     let min_version =
         parse_version("--tls-version", t.tls_version.as_deref())?.unwrap_or(TlsVersion::V1_2);
     let max_version = parse_version("--tls-max-version", t.tls_max_version.as_deref())?;
-    if let Some(max) = max_version {
-        if max < min_version {
-            return Err(option_error(format!(
-                "Error: --tls-max-version {} is lower than the minimum {}.",
-                max.openssl_name(),
-                min_version.openssl_name()
-            ))
-            .and("--tls-version sets the minimum version, --tls-max-version the maximum."));
-        }
+    if let Some(max) = max_version.filter(|m| *m < min_version) {
+        return Err(option_error(format!(
+            "Error: --tls-max-version {} is lower than the minimum {}.",
+            max.openssl_name(),
+            min_version.openssl_name()
+        ))
+        .and("--tls-version sets the minimum version, --tls-max-version the maximum."));
     }
     // Before any other use of OpenSSL in this process: OpenSSL reads its config once.
     process::init(min_version, max_version);

@@ -260,8 +260,10 @@ fn alert_name(a: u8) -> &'static str {
 
 struct Settings<'a> {
     plan: Option<&'a TlsPlan>,
-    /// Apply the plan's version limits, ciphers and ALPN.
-    limits: bool,
+    /// Apply the plan's version limits.
+    versions: bool,
+    /// Apply the plan's cipher list and ALPN.
+    ciphers: bool,
     /// Check the host name (`-h`).
     check_host: bool,
 }
@@ -291,9 +293,14 @@ fn context(
             }
             b.set_private_key(&id.key)?;
         }
-        if s.limits {
+        if s.versions {
             b.set_min_proto_version(Some(p.min_version.ssl()))?;
             b.set_max_proto_version(p.max_version.map(TlsVersion::ssl))?;
+        } else {
+            b.set_min_proto_version(None)?;
+            b.set_max_proto_version(None)?;
+        }
+        if s.ciphers {
             if let Some(c) = &p.ciphers {
                 b.set_cipher_list(c)?;
             }
@@ -302,9 +309,6 @@ fn context(
                 wire.extend_from_slice(a.as_bytes());
                 b.set_alpn_protos(&wire)?;
             }
-        } else {
-            b.set_min_proto_version(None)?;
-            b.set_max_proto_version(None)?;
         }
     } else {
         b.set_min_proto_version(None)?;
@@ -362,7 +366,8 @@ fn handshake(host: &str, tcp: TcpStream, s: &Settings) -> Result<Outcome, String
 fn plain(h: &str, port: u16, addr: SocketAddr, tcp: TcpStream) -> Failure {
     let s = Settings {
         plan: None,
-        limits: false,
+        versions: false,
+        ciphers: false,
         check_host: false,
     };
     if let Ok(o) = handshake(h, tcp, &s) {
@@ -707,13 +712,26 @@ fn negotiation(h: &str, port: u16, addr: SocketAddr, plan: &TlsPlan, why: &str) 
         format!("Error: {h} port {port} refused the TLS versions/ciphers offered ({why})."),
     )
     .and(format!("Offered: {offered}."));
-    // What does the broker pick without our limits?
-    let s = Settings {
-        plan: Some(plan),
-        limits: false,
-        check_host: false,
+    // What does the broker pick without the cipher list, or else without the versions?
+    let tries = if plan.ciphers.is_some() || plan.alpn.is_some() {
+        [
+            (true, false, "the default ciphers"),
+            (false, false, "no limits"),
+        ]
+    } else {
+        [
+            (false, true, "any TLS version"),
+            (false, false, "no limits"),
+        ]
     };
-    if let Some(tcp) = fresh(addr) {
+    for (versions, ciphers, label) in tries {
+        let s = Settings {
+            plan: Some(plan),
+            versions,
+            ciphers,
+            check_host: false,
+        };
+        let Some(tcp) = fresh(addr) else { break };
         if let Ok(Outcome {
             result: Ok(stream), ..
         }) = handshake(h, tcp, &s)
@@ -721,9 +739,10 @@ fn negotiation(h: &str, port: u16, addr: SocketAddr, plan: &TlsPlan, why: &str) 
             let ssl = stream.ssl();
             let cipher = ssl.current_cipher().map(|c| c.name()).unwrap_or("?");
             f = f.and(format!(
-                "Without those limits the broker negotiates {} with {cipher}.",
+                "With {label} the broker negotiates {} with {cipher}.",
                 ssl.version_str()
             ));
+            break;
         }
     }
     if plan.alpn.is_some() && why.contains("application protocol") {
@@ -740,7 +759,8 @@ fn with_tls(host: &str, port: u16, addr: SocketAddr, tcp: TcpStream, plan: &TlsP
     let h = printable(host);
     let s = Settings {
         plan: Some(plan),
-        limits: true,
+        versions: true,
+        ciphers: true,
         check_host: !plan.insecure,
     };
     let o = match handshake(host, tcp, &s) {

@@ -59,10 +59,8 @@ fn lookup(text: &str, section: &str, name: &str) -> Option<String> {
         if current != section {
             continue;
         }
-        if let Some((k, v)) = line.split_once('=') {
-            if k.trim() == name {
-                found = Some(v.trim().trim_matches('"').to_string());
-            }
+        if let Some((_, v)) = line.split_once('=').filter(|(k, _)| k.trim() == name) {
+            found = Some(v.trim().trim_matches('"').to_string());
         }
     }
     found
