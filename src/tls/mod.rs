@@ -161,6 +161,8 @@ pub struct TlsPlan {
     /// Minimum TLS version (default TLSv1.2, like mosquitto).
     pub min_version: TlsVersion,
     pub max_version: Option<TlsVersion>,
+    /// `--cert-expiry-warn` (default 30 days).
+    pub expiry_warn: std::time::Duration,
     /// Warnings to print on stderr before connecting (expiry, --insecure, …).
     pub warnings: Vec<String>,
     /// Keeps the memfd behind `/proc/self/fd/N` (PKCS#12 → PEM) open for paho.
@@ -325,6 +327,7 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
         alpn: t.tls_alpn.clone(),
         min_version,
         max_version,
+        expiry_warn: t.cert_expiry_warn.unwrap_or(DEFAULT_EXPIRY_WARN),
         warnings: Vec::new(),
         _memfd: None,
     };
@@ -398,6 +401,13 @@ impl TlsPlan {
 /// `tls` is None for a plain MQTT connection. Bounded: a few seconds at most.
 pub fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure {
     probe::diagnose(host, port, tls)
+}
+
+/// Optional, after a successful connect: a warning line when the broker's certificate
+/// expires within `--cert-expiry-warn` (paho does not show the peer certificate, so this
+/// costs one extra TLS handshake with the same settings, bounded by a few seconds).
+pub fn server_cert_warning(host: &str, port: u16, plan: &TlsPlan) -> Option<String> {
+    probe::server_cert_warning(host, port, plan)
 }
 
 /// `true` for `localhost` and loopback addresses.

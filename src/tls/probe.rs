@@ -15,11 +15,26 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 const DNS_TIMEOUT: Duration = Duration::from_secs(5);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const IO_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub(crate) fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure {
     let h = printable(host);
+    if host.starts_with('/') {
+        // --unix PATH
+        return match std::os::unix::net::UnixStream::connect(host) {
+            Err(e) => Failure::new(
+                NETWORK,
+                format!("Error: unix socket {h}: {}.", os_error(&e)),
+            )
+            .and("Check the path given with --unix and that the broker listens there."),
+            Ok(_) => Failure::new(
+                crate::exit::GENERAL,
+                format!("Error: could not connect over the unix socket {h}."),
+            )
+            .and("The socket accepts connections; run with -d to see the exchange."),
+        };
+    }
     let addr = match resolve(host, port) {
         Ok(a) => a,
         Err(f) => return f,
@@ -90,17 +105,21 @@ fn connect(h: &str, port: u16, addr: SocketAddr) -> Result<TcpStream, Failure> {
             Ok(s)
         }
         Err(e) => {
-            let ip = addr.ip();
+            let ip = if h == addr.ip().to_string() {
+                String::new()
+            } else {
+                format!(" ({})", addr.ip())
+            };
             let f = match e.kind() {
                 std::io::ErrorKind::ConnectionRefused => Failure::new(
                     NETWORK,
-                    format!("Error: connection refused by {h} port {port} ({ip})."),
+                    format!("Error: connection refused by {h} port {port}{ip}."),
                 )
                 .and("Nothing listens on that port: check the port (-p) and that the broker runs."),
                 std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Failure::new(
                     NETWORK,
                     format!(
-                        "Error: no answer from {h} port {port} ({ip}) within {} s.",
+                        "Error: no answer from {h} port {port}{ip} within {} s.",
                         CONNECT_TIMEOUT.as_secs()
                     ),
                 )
@@ -113,7 +132,7 @@ fn connect(h: &str, port: u16, addr: SocketAddr) -> Result<TcpStream, Failure> {
                     Failure::new(
                         NETWORK,
                         format!(
-                            "Error: {h} port {port} ({ip}) is unreachable: {}.",
+                            "Error: {h} port {port}{ip} is unreachable: {}.",
                             os_error(&e)
                         ),
                     )
@@ -122,7 +141,7 @@ fn connect(h: &str, port: u16, addr: SocketAddr) -> Result<TcpStream, Failure> {
                 _ => Failure::new(
                     NETWORK,
                     format!(
-                        "Error: cannot connect to {h} port {port} ({ip}): {}.",
+                        "Error: cannot connect to {h} port {port}{ip}: {}.",
                         os_error(&e)
                     ),
                 ),
@@ -360,6 +379,37 @@ fn handshake(host: &str, tcp: TcpStream, s: &Settings) -> Result<Outcome, String
         leaf,
         result,
     })
+}
+
+/// A warning when the broker's certificate expires within the plan's window (one extra
+/// handshake with the plan's settings; None when it cannot be made or all is fine).
+pub(crate) fn server_cert_warning(host: &str, port: u16, plan: &TlsPlan) -> Option<String> {
+    let addr = resolve(host, port).ok()?;
+    let tcp = fresh(addr)?;
+    let s = Settings {
+        plan: Some(plan),
+        versions: true,
+        ciphers: true,
+        check_host: false,
+    };
+    let o = handshake(host, tcp, &s).ok()?;
+    if let Ok(mut stream) = o.result {
+        let _ = stream.shutdown();
+    }
+    let leaf = o.leaf?;
+    let now = Asn1Time::days_from_now(0).ok()?;
+    let d = now.diff(leaf.not_after()).ok()?;
+    let secs = i64::from(d.days) * 86400 + i64::from(d.secs);
+    if secs < 0 || secs as u64 >= plan.expiry_warn.as_secs() {
+        return None;
+    }
+    Some(format!(
+        "Warning: the certificate of {} port {port} ({}) expires on {} (in {} days).",
+        printable(host),
+        name(leaf.subject_name()),
+        leaf.not_after(),
+        secs / 86400
+    ))
 }
 
 /// Plain MQTT failed: is the port a TLS port?
@@ -707,15 +757,24 @@ fn negotiation(h: &str, port: u16, addr: SocketAddr, plan: &TlsPlan, why: &str) 
     if let Some(a) = &plan.alpn {
         offered.push_str(&format!(", ALPN {}", printable(a)));
     }
+    let what = if why.contains("application protocol") {
+        "the ALPN protocol"
+    } else if why.contains("protocol version") || why.contains("unsupported protocol") {
+        "the TLS versions"
+    } else if plan.ciphers.is_some() {
+        "the ciphers"
+    } else {
+        "the TLS versions/ciphers"
+    };
     let mut f = Failure::new(
         TLS_NEGOTIATION,
-        format!("Error: {h} port {port} refused the TLS versions/ciphers offered ({why})."),
+        format!("Error: {h} port {port} refused {what} offered ({why})."),
     )
     .and(format!("Offered: {offered}."));
     // What does the broker pick without the cipher list, or else without the versions?
     let tries = if plan.ciphers.is_some() || plan.alpn.is_some() {
         [
-            (true, false, "the default ciphers"),
+            (true, false, "no --ciphers/--tls-alpn"),
             (false, false, "no limits"),
         ]
     } else {

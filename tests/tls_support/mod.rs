@@ -214,6 +214,16 @@ pub fn pki() -> &'static Pki {
             false,
         );
         write(&dir, "expired-server.crt", &pem(&exp));
+        let soon = make_cert(
+            "localhost",
+            &["localhost"],
+            &sk,
+            Some((&ca, &ca_key)),
+            -100,
+            7,
+            false,
+        );
+        write(&dir, "soon-server.crt", &pem(&soon));
 
         let ck = new_key();
         write(&dir, "client.key", &kpem(&ck));
