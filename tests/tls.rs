@@ -813,3 +813,116 @@ fn tls_version_limits_are_enforced_in_both_directions() {
         "min 1.3 vs s_server -tls1_2"
     );
 }
+
+// ---------------------------------------------------------------- password prompt (pty)
+
+const PROMPT_CHILD_ENV: &str = "MQTTS_TLS_PROMPT_CHILD";
+
+/// Runs only as a child whose controlling terminal is a pty held by the parent.
+#[test]
+fn prompt_child() {
+    if std::env::var_os(PROMPT_CHILD_ENV).is_none() {
+        return;
+    }
+    let mut o = opts();
+    with_ca(&mut o);
+    o.tls.cert = Some(pki().path("client.crt"));
+    o.tls.key = Some(pki().path("client-enc.key"));
+    match tls::plan(&o, 8883) {
+        Ok(Some(p)) if p.key_password.is_some() => println!("RESULT ok"),
+        Ok(_) => println!("RESULT fail no password"),
+        Err(f) => println!("RESULT fail {}", f.lines.join(" | ")),
+    }
+}
+
+#[test]
+fn encrypted_key_password_prompt_on_terminal_without_echo() {
+    use std::io::{Read, Write};
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::CommandExt;
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty fills two fds; the null pointers mean default settings.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    // Not inherited by other tests' children (the child takes the pty before exec).
+    // SAFETY: plain fcntl on fds we own.
+    unsafe {
+        libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "prompt_child", "--nocapture", "--test-threads=1"])
+        .env(PROMPT_CHILD_ENV, "1")
+        .env(PKI_ENV, &pki().dir)
+        .env_remove("OPENSSL_CONF")
+        .env_remove(tls::KEY_PASSWORD_ENV)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() < 0 || libc::ioctl(slave, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::close(master);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    // SAFETY: the parent owns both fds from openpty.
+    unsafe { libc::close(slave) };
+    let mut m = unsafe { std::fs::File::from_raw_fd(master) };
+    // Read the prompt, answer it, then collect what the terminal shows.
+    let mut seen = Vec::new();
+    let start = Instant::now();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("password for") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no prompt: {seen:?}"
+        );
+        match m.read(&mut buf) {
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            // EIO until the child has opened /dev/tty (no slave fd is open before).
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    m.write_all(format!("{KEY_PASSWORD}\n").as_bytes()).unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the prompting child did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("RESULT ok"), "{stdout}");
+    let prompt = String::from_utf8_lossy(&seen);
+    assert!(prompt.contains("client-enc.key"), "{prompt}");
+    // Whatever the terminal echoed after the prompt must not contain the password.
+    // SAFETY: non-blocking read of what is left on the master side.
+    unsafe { libc::fcntl(master, libc::F_SETFL, libc::O_NONBLOCK) };
+    let mut rest = Vec::new();
+    while let Ok(n) = m.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        rest.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        !String::from_utf8_lossy(&rest).contains(KEY_PASSWORD),
+        "password echoed: {rest:?}"
+    );
+}

@@ -275,10 +275,16 @@ fn prompt_password(prompt: &str) -> Option<String> {
     let saved = t;
     t.c_lflag &= !libc::ECHO;
     t.c_lflag |= libc::ECHONL;
-    (&tty).write_all(prompt.as_bytes()).ok()?;
-    let _ = (&tty).flush();
+    // Echo off first (TCSAFLUSH drops pending input), then ask: typing that follows
+    // the prompt is never flushed.
     // SAFETY: valid fd and termios.
     unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &t) };
+    if (&tty).write_all(prompt.as_bytes()).is_err() {
+        // SAFETY: restores the settings read above.
+        unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &saved) };
+        return None;
+    }
+    let _ = (&tty).flush();
     let mut line = String::new();
     let r = std::io::BufReader::new(&tty).read_line(&mut line);
     // SAFETY: restores the settings read above.
