@@ -171,11 +171,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     let payload = load(&source)?;
     let topic = opts.topics.last().cloned().unwrap_or_default();
     let plan = Plan::new(opts)?;
-    if let Some(tls) = &plan.tls {
-        for w in &tls.warnings {
-            eprintln!("{w}");
-        }
-    }
+    plan.print_warnings(opts.quiet);
     let mut conn = Connection::new(&plan, opts.debug, false)?;
     let mut tr = Tracer {
         debug: opts.debug.then(|| trace::Debug {

@@ -2,7 +2,7 @@
 //! brokers and `openssl s_server` endpoints on free loopback ports, killed on drop.
 #![allow(dead_code)]
 
-use mqtts::options::{Client, Options, Protocol, TlsArgs};
+use mqtts::options::{Client, Options};
 use openssl::asn1::Asn1Time;
 use openssl::bn::{BigNum, MsbOption};
 use openssl::ec::{EcGroup, EcKey};
@@ -23,53 +23,7 @@ pub const KEY_PASSWORD: &str = "s3cret pass";
 pub const P12_PASSWORD: &str = "p12-pass";
 
 pub fn opts() -> Options {
-    Options {
-        client: Client::Pub,
-        host: "localhost".into(),
-        port: None,
-        unix_socket: false,
-        url_tls: false,
-        bind_address: None,
-        id: None,
-        id_prefix: None,
-        keepalive: 60,
-        clean_session: true,
-        protocol: Protocol::V311,
-        qos: 0,
-        username: None,
-        password: None,
-        debug: false,
-        quiet: false,
-        nodelay: false,
-        max_inflight: 20,
-        session_expiry: None,
-        properties: Vec::new(),
-        will_topic: None,
-        will_payload: None,
-        will_qos: 0,
-        will_retain: false,
-        proxy: None,
-        tls: TlsArgs::default(),
-        topics: Vec::new(),
-        message: None,
-        retain: false,
-        repeat: 1,
-        repeat_delay: Duration::ZERO,
-        filter_out: Vec::new(),
-        unsubscribe: Vec::new(),
-        count: None,
-        timeout: None,
-        no_retained: false,
-        exit_after_sub: false,
-        eol: true,
-        verbose: false,
-        format: None,
-        pretty: false,
-        retained_only: false,
-        remove_retained: false,
-        random_filter: 100.0,
-        retain_as_published: false,
-    }
+    mqtts::options::defaults(Client::Pub)
 }
 
 fn now() -> i64 {
