@@ -138,6 +138,13 @@ fn man_pages_have_the_expected_sections() {
         if client == Client::Sub {
             assert!(titles.contains(&"OUTPUT FORMAT"));
         }
+        let th = src.lines().find(|l| l.starts_with(".TH ")).unwrap_or("");
+        assert!(
+            th.contains(&format!("\"mqtts {}\"", env!("CARGO_PKG_VERSION"))),
+            "{}: .TH must name mqtts {}: {th}",
+            client.name(),
+            env!("CARGO_PKG_VERSION")
+        );
         assert!(src.contains(&format!(
             ".TH {} 1",
             client.name().to_uppercase().replace('-', "\\-")
@@ -237,5 +244,39 @@ fn completions_are_current() {
     assert!(
         stale.is_empty(),
         "stale completions {stale:?}: run MQTTS_UPDATE_COMPLETIONS=1 cargo test --test docs"
+    );
+}
+#[test]
+fn debian_metadata_ships_the_docs() {
+    let toml = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let deb = toml
+        .split("[package.metadata.deb]")
+        .nth(1)
+        .expect("Cargo.toml has [package.metadata.deb]");
+    for client in CLIENTS {
+        let n = client.name();
+        for f in [
+            format!("man/{n}.1"),
+            format!("completions/{n}.bash"),
+            format!("completions/_{n}"),
+            format!("completions/{n}.fish"),
+            format!("target/release/{n}"),
+        ] {
+            assert!(deb.contains(&format!("\"{f}\"")), "deb assets lack {f}");
+            if !f.starts_with("target/") {
+                assert!(root().join(&f).exists(), "{f} is missing");
+            }
+        }
+    }
+    for f in ["packaging/debian/copyright", "packaging/debian/changelog"] {
+        assert!(deb.contains(&format!("\"{f}\"")), "deb metadata lacks {f}");
+        assert!(root().join(f).exists(), "{f} is missing");
+    }
+    // The Debian changelog's newest entry is for this version.
+    let changelog = std::fs::read_to_string(root().join("packaging/debian/changelog")).unwrap();
+    let want = format!("mqtts ({}-1) ", env!("CARGO_PKG_VERSION"));
+    assert!(
+        changelog.starts_with(&want),
+        "packaging/debian/changelog must start with {want:?}"
     );
 }
