@@ -280,3 +280,32 @@ fn debian_metadata_ships_the_docs() {
         "packaging/debian/changelog must start with {want:?}"
     );
 }
+
+#[test]
+fn rpm_and_arch_recipes_match_the_crate() {
+    let version = env!("CARGO_PKG_VERSION");
+    let spec = std::fs::read_to_string(root().join("packaging/rpm/mqtts.spec")).unwrap();
+    let pkgbuild = std::fs::read_to_string(root().join("packaging/arch/PKGBUILD")).unwrap();
+    assert!(
+        spec.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["Version:", version]),
+        "packaging/rpm/mqtts.spec Version is not {version}"
+    );
+    assert!(
+        pkgbuild.lines().any(|l| l == format!("pkgver={version}")),
+        "packaging/arch/PKGBUILD pkgver is not {version}"
+    );
+    // Both install each program's binary, man page and completions by a loop over the
+    // program names, from the same files the .deb ships.
+    for recipe in [&spec, &pkgbuild] {
+        for needle in [
+            "mqtts-pub mqtts-sub",
+            "man/$p.1",
+            "completions/$p.bash",
+            "completions/_$p",
+            "completions/$p.fish",
+        ] {
+            assert!(recipe.contains(needle), "a recipe lacks {needle}");
+        }
+    }
+}
