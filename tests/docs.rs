@@ -309,3 +309,34 @@ fn rpm_and_arch_recipes_match_the_crate() {
         }
     }
 }
+
+/// Run `shell args…`; None when the shell is not installed.
+fn shell_ok(shell: &str, args: &[&str]) -> Option<bool> {
+    let out = std::process::Command::new(shell)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!("{shell} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Some(out.status.success())
+}
+
+#[test]
+fn completion_scripts_load() {
+    for client in CLIENTS {
+        let n = client.name();
+        let bash = format!("source completions/{n}.bash && complete -p {n}");
+        assert_eq!(shell_ok("bash", &["-c", &bash]), Some(true), "{n}.bash");
+        // Syntax checks where the shells are installed (they are not build dependencies).
+        let zsh = format!("completions/_{n}");
+        let fish = format!("completions/{n}.fish");
+        for (shell, file) in [("zsh", zsh), ("fish", fish)] {
+            match shell_ok(shell, &["-n", &file]) {
+                None => eprintln!("{shell} not installed: {file} not checked"),
+                Some(ok) => assert!(ok, "{shell} -n {file}"),
+            }
+        }
+    }
+}
