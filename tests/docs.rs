@@ -167,6 +167,21 @@ fn exit_status_lists_the_exit_codes() {
             Client::Pub => vec![exit::OK, exit::GENERAL, exit::CONN_LOST, exit::KEEPALIVE],
             Client::Sub => vec![exit::OK, exit::GENERAL, exit::TIMEOUT, exit::BEFORE_CONNACK],
         };
+        // One stable code per TLS failure class (src/tls), in both pages.
+        use mqtts::tls;
+        let codes = codes.into_iter().chain([
+            tls::FILE_ERROR,
+            tls::NETWORK,
+            tls::PLAIN_TO_TLS_PORT,
+            tls::TLS_FAILED,
+            tls::SERVER_CERT_UNTRUSTED,
+            tls::SERVER_CERT_EXPIRED,
+            tls::HOSTNAME_MISMATCH,
+            tls::CLIENT_CERT_REQUIRED,
+            tls::CLIENT_CERT_REJECTED,
+            tls::TLS_NEGOTIATION,
+            tls::TLS_TO_PLAIN_PORT,
+        ]);
         for c in codes {
             // Table rows start with the code, a tab follows it (tbl, tab-separated).
             let row = text.lines().any(|l| {
