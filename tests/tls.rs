@@ -35,6 +35,11 @@ fn write_file(dir: &TempDir, name: &str, data: &[u8]) -> String {
     s(&p)
 }
 
+/// A --key-password-file holding `password` and a newline.
+fn password_file(dir: &TempDir, name: &str, password: &str) -> String {
+    write_file(dir, name, format!("{password}\n").as_bytes())
+}
+
 fn plan_ok(o: &Options, port: u16) -> TlsPlan {
     match tls::plan(o, port) {
         Ok(Some(p)) => p,
@@ -338,17 +343,13 @@ fn encrypted_key_passwords() {
             ],
         );
     }
-    o.tls.key_password_file = Some(write_file(&dir, "wrongpw.txt", b"not it\n"));
+    o.tls.key_password_file = Some(password_file(&dir, "wrongpw.txt", "not it"));
     assert_has(
         &plan_err(&o, 8883),
         1,
         &["wrong password", &key_name, "wrongpw.txt"],
     );
-    o.tls.key_password_file = Some(write_file(
-        &dir,
-        "keypw.txt",
-        format!("{KEY_PASSWORD}\n").as_bytes(),
-    ));
+    o.tls.key_password_file = Some(password_file(&dir, "keypw.txt", KEY_PASSWORD));
     let p = plan_ok(&o, 8883);
     assert!(p.key_password.is_some());
     assert!(
@@ -365,17 +366,13 @@ fn pkcs12_is_handed_over_in_memory() {
     let mut o = opts();
     with_ca(&mut o);
     o.tls.pkcs12 = Some(s(&pki.client_p12));
-    o.tls.key_password_file = Some(write_file(&dir, "wrongpw.txt", b"not it\n"));
+    o.tls.key_password_file = Some(password_file(&dir, "wrongpw.txt", "not it"));
     assert_has(
         &plan_err(&o, 8883),
         1,
         &["wrong password", &file_name(&pki.client_p12)],
     );
-    o.tls.key_password_file = Some(write_file(
-        &dir,
-        "p12pw.txt",
-        format!("{P12_PASSWORD}\n").as_bytes(),
-    ));
+    o.tls.key_password_file = Some(password_file(&dir, "p12pw.txt", P12_PASSWORD));
     let p = plan_ok(&o, 8883);
     let path = p.cert.clone().unwrap();
     assert!(path.starts_with("/proc/self/fd/"), "{path}");
@@ -747,22 +744,14 @@ fn paho_mapping_connects_with_mtls_encrypted_key_and_pkcs12() {
     with_ca(&mut o);
     o.tls.cert = Some(s(&pki.client_encrypted_cert));
     o.tls.key = Some(s(&pki.client_encrypted_key));
-    o.tls.key_password_file = Some(write_file(
-        &dir,
-        "keypw.txt",
-        format!("{KEY_PASSWORD}\n").as_bytes(),
-    ));
+    o.tls.key_password_file = Some(password_file(&dir, "keypw.txt", KEY_PASSWORD));
     let p = plan_ok(&o, mtls);
     paho_connect("localhost", mtls, &p).expect("encrypted PEM key");
 
     let mut o = opts();
     with_ca(&mut o);
     o.tls.pkcs12 = Some(s(&pki.client_p12));
-    o.tls.key_password_file = Some(write_file(
-        &dir,
-        "p12pw.txt",
-        format!("{P12_PASSWORD}\n").as_bytes(),
-    ));
+    o.tls.key_password_file = Some(password_file(&dir, "p12pw.txt", P12_PASSWORD));
     let p = plan_ok(&o, mtls);
     paho_connect("localhost", mtls, &p).expect("PKCS#12 via memfd");
 
