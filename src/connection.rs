@@ -34,6 +34,9 @@ pub struct Connection {
     next_tag: u64,
     /// Packet events seen while waiting for DISCONNECT to go out; see [`Connection::try_next`].
     after_disconnect: Vec<PacketEvent>,
+    /// Events that arrived after CONNACK while a connect was still being awaited (e.g.
+    /// messages of a persistent session): handed out first by `next`/`try_next`.
+    stash: std::cell::RefCell<std::collections::VecDeque<Event>>,
 }
 
 /// Start-up work that must happen before the first paho client exists.
@@ -122,6 +125,7 @@ impl Connection {
             waiter: wtx,
             next_tag: 0,
             after_disconnect: Vec::new(),
+            stash: Default::default(),
         })
     }
 
@@ -135,19 +139,19 @@ impl Connection {
 
     /// Next event; None when `deadline` passes first.
     pub fn next(&self, deadline: Option<Instant>) -> Option<Event> {
-        match deadline {
-            None => self.rx.recv().ok(),
-            Some(d) => self
-                .rx
-                .recv_timeout(d.saturating_duration_since(Instant::now()))
-                .ok(),
+        if let Some(ev) = self.stash.borrow_mut().pop_front() {
+            return Some(ev);
         }
+        self.rx_next(deadline)
     }
 
     /// Next event if one is already waiting.
     pub fn try_next(&mut self) -> Option<Event> {
         if !self.after_disconnect.is_empty() {
             return Some(Event::Packet(self.after_disconnect.remove(0)));
+        }
+        if let Some(ev) = self.stash.borrow_mut().pop_front() {
+            return Some(ev);
         }
         self.rx.try_recv().ok()
     }
@@ -189,20 +193,38 @@ impl Connection {
         pub_style: bool,
     ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
         let mut seen = Vec::new();
+        // Everything after the CONNACK (packets, messages of a persistent session, a lost
+        // connection) belongs to the run loop: keep it, in order, for `next`.
+        let mut connack = false;
         loop {
-            match self.next(deadline) {
-                Some(Event::Packet(p)) => seen.push(p),
+            match self.rx_next(deadline) {
                 Some(Event::Done(t, r)) if t == tag => {
                     return (seen, r.map_err(|e| connect_failure(e, plan, pub_style)));
                 }
+                Some(ev) if connack => self.stash.borrow_mut().push_back(ev),
                 Some(Event::Signal) | None => {
                     return (
                         seen,
                         Err(Failure::with_lines(exit::BEFORE_CONNACK, Vec::new())),
                     );
                 }
+                Some(Event::Packet(p)) => {
+                    connack = !p.sent && p.kind == trace::Kind::Connack;
+                    seen.push(p);
+                }
                 Some(_) => {}
             }
+        }
+    }
+
+    /// Next event from the channel itself (not the stash).
+    fn rx_next(&self, deadline: Option<Instant>) -> Option<Event> {
+        match deadline {
+            None => self.rx.recv().ok(),
+            Some(d) => self
+                .rx
+                .recv_timeout(d.saturating_duration_since(Instant::now()))
+                .ok(),
         }
     }
 
@@ -259,8 +281,22 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool) -> Failure {
             }
             f
         }
+        _ if plan.port == 0 => unix_failure(&plan.host)
+            .unwrap_or_else(|| crate::tls::diagnose(&plan.host, plan.port, plan.tls.as_ref())),
         _ => crate::tls::diagnose(&plan.host, plan.port, plan.tls.as_ref()),
     }
+}
+
+/// mosquitto's message when the unix socket at `path` cannot be connected to: the
+/// `strerror` text, e.g. `Error: No such file or directory`.
+fn unix_failure(path: &str) -> Option<Failure> {
+    let e = std::os::unix::net::UnixStream::connect(path).err()?;
+    let errno = e.raw_os_error()?;
+    // SAFETY: strerror returns a pointer to a NUL-terminated static or thread-local string.
+    let text = unsafe { std::ffi::CStr::from_ptr(libc::strerror(errno)) }
+        .to_string_lossy()
+        .into_owned();
+    Some(Failure::new(exit::GENERAL, format!("Error: {text}")))
 }
 
 /// Flush stdout and end the process without destroying the paho client: destroying it

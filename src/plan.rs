@@ -35,6 +35,16 @@ pub fn effective_port(opts: &Options) -> u16 {
 
 impl Plan {
     pub fn new(opts: &Options) -> Result<Plan, Failure> {
+        if opts.bind_address.is_some() {
+            // paho.mqtt.c has no way to bind the local end of its socket: refuse rather
+            // than silently connect from another address.
+            let mut f = Failure::new(
+                GENERAL,
+                "Error: -A (bind address) is not supported by mqtts.",
+            );
+            f.always = true;
+            return Err(f);
+        }
         let port = if opts.unix_socket {
             0
         } else {
