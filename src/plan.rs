@@ -171,6 +171,8 @@ fn push(props: &mut mqtt::Properties, code: mqtt::PropertyCode, v: u32) -> Resul
     let prop = match code.property_type() {
         T::Byte => mqtt::Property::new_byte(code, v as u8),
         T::TwoByteInteger => mqtt::Property::new_u16(code, v as u16),
+        // subscription-identifier: paho's new_u32 takes only 4-byte integers.
+        T::VariableByteInteger => mqtt::Property::new_int(code, v as i32),
         _ => mqtt::Property::new_u32(code, v),
     };
     let bad = |_| {
