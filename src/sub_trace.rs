@@ -23,6 +23,10 @@ enum Item {
     /// subscribes from its CONNACK callback, so they follow the CONNACK line directly
     /// (messages of a persistent session come after them). Nothing is printed past it.
     Barrier,
+    /// A QoS 0/1 message's output waiting, in place, for its PUBACK line (which goes
+    /// right before it) and/or its `--remove-retained` PUBLISH line. mosquitto handles
+    /// one packet at a time, so both precede anything about the next message.
+    Slot(Pending),
 }
 
 /// A message's output waiting for packets mosquitto traces before it.
@@ -172,6 +176,15 @@ impl SubTrace {
             (Kind::Publish, true) => {
                 let topic = self.clear_topics.pop_front().unwrap_or_default();
                 let line = d.line(ev, &topic, ev.msgid, 0).unwrap_or_default();
+                let slot = self.queue.iter_mut().find_map(|i| match i {
+                    Item::Slot(p) if matches!(p.clear, Some(None)) => Some(p),
+                    _ => None,
+                });
+                if let Some(p) = slot {
+                    p.clear = Some(Some(line));
+                    self.resolve_slots();
+                    return;
+                }
                 // mosquitto publishes the clearing message before printing the one
                 // that caused it: the line goes right before that output.
                 if let Some(p) = self
@@ -181,6 +194,21 @@ impl SubTrace {
                 {
                     p.clear = Some(Some(line));
                     self.release();
+                    return;
+                }
+                vec![line]
+            }
+            (Kind::Puback, true) => {
+                let line = d.line(ev, "", ev.msgid, 0).unwrap_or_default();
+                let at = self.queue.iter().position(
+                    |i| matches!(i, Item::Slot(p) if p.ack == Some((Kind::Puback, ev.msgid))),
+                );
+                if let Some(at) = at {
+                    if let Some(Item::Slot(p)) = self.queue.get_mut(at) {
+                        p.ack = None;
+                    }
+                    self.queue.insert(at, Item::Line(line));
+                    self.resolve_slots();
                     return;
                 }
                 vec![line]
@@ -196,6 +224,23 @@ impl SubTrace {
                 }
             }
             self.release();
+        }
+    }
+
+    /// Turn the slots whose packets have all been traced into their lines and output.
+    fn resolve_slots(&mut self) {
+        let mut i = 0;
+        while i < self.queue.len() {
+            let done = matches!(&self.queue[i],
+                Item::Slot(p) if p.ack.is_none() && !matches!(p.clear, Some(None)));
+            if done && let Some(Item::Slot(p)) = self.queue.remove(i) {
+                if let Some(Some(line)) = p.clear {
+                    self.queue.insert(i, Item::Line(line));
+                    i += 1;
+                }
+                self.queue.insert(i, Item::Output(p.bytes));
+            }
+            i += 1;
         }
     }
 
@@ -299,6 +344,14 @@ impl SubTrace {
             self.queue.push_back(Item::Output(bytes));
             return;
         }
+        if qos < 2 {
+            self.queue.push_back(Item::Slot(Pending {
+                ack,
+                clear: clear.then_some(None),
+                bytes,
+            }));
+            return;
+        }
         self.after_ack.push(Pending {
             ack,
             clear: clear.then_some(None),
@@ -316,7 +369,10 @@ impl SubTrace {
     pub fn flush(&mut self, out: &mut Vec<u8>) -> bool {
         let mut any = false;
         while let Some(item) = self.queue.front() {
-            if matches!(item, Item::Incoming { line: None, .. } | Item::Barrier) {
+            if matches!(
+                item,
+                Item::Incoming { line: None, .. } | Item::Barrier | Item::Slot(_)
+            ) {
                 break;
             }
             match self.queue.pop_front() {
@@ -342,6 +398,15 @@ impl SubTrace {
             }
             self.queue.push_back(Item::Output(p.bytes));
         }
+        for i in self.queue.iter_mut() {
+            if let Item::Slot(p) = i {
+                p.ack = None;
+                if matches!(p.clear, Some(None)) {
+                    p.clear = None;
+                }
+            }
+        }
+        self.resolve_slots();
         self.waiting.clear();
         self.clear_topics.clear();
         self.expect_sends = 0;
@@ -430,6 +495,40 @@ mod tests {
              Client null sending PUBCOMP (m1)\n\
              x\n"
         );
+    }
+
+    #[test]
+    fn remove_retained_clears_go_before_each_output_even_in_a_burst() {
+        let mut s = st(true);
+        // Two retained QoS 1 messages back to back; the clearing PUBLISHes go out late.
+        s.packet(&ev(false, Kind::Publish, 1, 1));
+        let m = s.message("a", 1, true, 3);
+        s.clearing("a");
+        s.output(m, 1, b"a one\n".to_vec(), true);
+        s.packet(&ev(true, Kind::Puback, 1, 0));
+        s.packet(&ev(false, Kind::Publish, 2, 1));
+        let m = s.message("b", 1, true, 3);
+        s.clearing("b");
+        s.output(m, 1, b"b two\n".to_vec(), true);
+        s.packet(&ev(true, Kind::Puback, 2, 0));
+        let mut clear = ev(true, Kind::Publish, 2, 1);
+        clear.retained = true;
+        clear.len = 0;
+        s.packet(&clear);
+        clear.msgid = 3;
+        s.packet(&clear);
+        assert_eq!(
+            text(&mut s),
+            "Client null received PUBLISH (d0, q1, r1, m1, 'a', ... (3 bytes))\n\
+             Client null sending PUBACK (m1, rc0)\n\
+             Client null sending PUBLISH (d0, q1, r1, m2, 'a', ... (0 bytes))\n\
+             a one\n\
+             Client null received PUBLISH (d0, q1, r1, m2, 'b', ... (3 bytes))\n\
+             Client null sending PUBACK (m2, rc0)\n\
+             Client null sending PUBLISH (d0, q1, r1, m3, 'b', ... (0 bytes))\n\
+             b two\n"
+        );
+        assert!(s.is_idle());
     }
 
     #[test]

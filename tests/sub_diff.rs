@@ -509,6 +509,32 @@ fn sub_remove_retained_clears_and_retained_only_does_not_hang() {
     p.ours.stop_with(libc::SIGINT, WAIT).assert_success();
     assert_eq!(retained_left(&broker), "");
 
+    // The same with the trace, QoS 0 and 1: clearing PUBLISH before each output, the
+    // broker's echo of each clear (an empty message) afterwards. One program at a time
+    // (each would see the other's clears).
+    for qos in ["0", "1"] {
+        let mut outs = Vec::new();
+        for prog in [Prog::MosquittoSub, Prog::OursSub] {
+            seed(&broker);
+            let a = args(
+                &broker,
+                "plain",
+                &["-d", "-v", "-q", qos, "--remove-retained", "-t", &all],
+            );
+            let sub = start_subscriber(&broker, prog, &a);
+            assert!(wait_until(WAIT, || sub
+                .stdout_str()
+                .matches(" (null)\n")
+                .count()
+                == 2));
+            // Published after the broker acknowledged both clears.
+            publish(&broker, &["-t", &format!("{base}/z"), "-m", "end"]);
+            assert!(sub.wait_for_stdout(&format!("{base}/z end\n"), WAIT));
+            outs.push(sub.stop_with(libc::SIGINT, WAIT));
+        }
+        same(&[], &outs[1], &outs[0]);
+    }
+
     // mqtts-sub with --retained-only --remove-retained: clears, then ends by itself (0).
     for qos in ["0", "1"] {
         seed(&broker);
