@@ -59,6 +59,10 @@ pub struct SubTrace {
     clear_topics: VecDeque<String>,
     /// SUBSCRIBE/UNSUBSCRIBE packets still expected at the barrier.
     expect_sends: usize,
+    /// Renumbering of our own packet ids after a reconnect (see [`SubTrace::reconnected`]).
+    renumber_at_next_subscribe: bool,
+    last_mid_shown: u16,
+    mid_offset: u16,
     last_pubrel: Option<u16>,
     seq: u64,
 }
@@ -84,6 +88,9 @@ impl SubTrace {
             after_ack: Vec::new(),
             clear_topics: VecDeque::new(),
             expect_sends: 0,
+            renumber_at_next_subscribe: false,
+            last_mid_shown: 0,
+            mid_offset: 0,
             last_pubrel: None,
             seq: 0,
         }
@@ -149,6 +156,8 @@ impl SubTrace {
         if !ev.sent && ev.kind == Kind::Pubrel {
             self.last_pubrel = Some(ev.msgid);
         }
+        let shown = self.renumber(ev);
+        let ev = &shown;
         let Some(d) = &self.debug else {
             if ev.kind == Kind::Subscribe && ev.sent {
                 self.sub_mid = ev.msgid;
@@ -225,6 +234,45 @@ impl SubTrace {
             }
             self.release();
         }
+    }
+
+    /// The connection was made again: mosquitto's packet ids go on counting where they
+    /// were, paho's restart (clean session). Ids of our own requests are shown renumbered.
+    pub fn reconnected(&mut self) {
+        self.renumber_at_next_subscribe = true;
+    }
+
+    /// `ev` with the packet id mosquitto would use, for packets whose id we chose.
+    fn renumber(&mut self, ev: &PacketEvent) -> PacketEvent {
+        let ours = matches!(
+            (ev.kind, ev.sent),
+            (Kind::Subscribe | Kind::Unsubscribe | Kind::Publish, true)
+                | (
+                    Kind::Puback | Kind::Pubrec | Kind::Pubcomp | Kind::Suback | Kind::Unsuback,
+                    false
+                )
+        );
+        if !ours || ev.msgid == 0 {
+            return *ev;
+        }
+        if ev.sent && ev.kind == Kind::Subscribe && self.renumber_at_next_subscribe {
+            self.renumber_at_next_subscribe = false;
+            let next = if self.last_mid_shown == u16::MAX {
+                1
+            } else {
+                self.last_mid_shown + 1
+            };
+            self.mid_offset = next.wrapping_sub(ev.msgid);
+        }
+        let mut shown = *ev;
+        shown.msgid = ev.msgid.wrapping_add(self.mid_offset);
+        if shown.msgid == 0 {
+            shown.msgid = 1;
+        }
+        if ev.sent {
+            self.last_mid_shown = shown.msgid;
+        }
+        shown
     }
 
     /// Turn the slots whose packets have all been traced into their lines and output.

@@ -458,6 +458,7 @@ impl Sub<'_> {
             self.packets(seen);
             match r {
                 Ok(_) => {
+                    self.trace.reconnected();
                     self.trace.barrier(self.opts.unsubscribe.len());
                     if let Err(f) = self.subscribe() {
                         f.report(self.opts.quiet);

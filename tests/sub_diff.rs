@@ -1195,3 +1195,36 @@ fn sub_help_and_version_exit_1_on_stdout() {
         assert!(!ours.stdout.is_empty() && ours.stderr.is_empty(), "{ours}");
     }
 }
+
+#[test]
+fn sub_debug_trace_across_a_reconnect_matches() {
+    let mut broker = Broker::builder().tls12only(false).start();
+    for v in ["311", "5"] {
+        let t = unique_topic("retrace");
+        let p = pair_with_id(
+            &broker,
+            "plain",
+            &["-d", "-V", v, "-t", &t, "-U", "nothing/here"],
+            &format!("rt{v}"),
+        );
+        broker.restart();
+        // Retained: each gets it once subscribed again (mosquitto_sub's stdout is a pipe,
+        // block-buffered: its trace shows only when a message is printed).
+        publish(&broker, &["-t", &t, "-m", "after", "-r"]);
+        p.wait_for_count("\nafter\n", 1);
+        // Packet ids go on counting: SUBSCRIBE 3, UNSUBSCRIBE 4.
+        assert!(wait_until(WAIT, || p
+            .ours
+            .stdout_str()
+            .matches("received UNSUBACK")
+            .count()
+            == 2));
+        assert!(
+            p.ours
+                .stdout_str()
+                .contains("sending UNSUBSCRIBE (Mid: 4, Topic: nothing/here)")
+        );
+        p.stop(libc::SIGINT);
+        publish(&broker, &["-t", &t, "-n", "-r"]);
+    }
+}
