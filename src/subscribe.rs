@@ -1,5 +1,25 @@
 //! mqtts-sub's run: connect, subscribe, print messages as mosquitto_sub does, reconnect
 //! after a lost connection, and stop on `-C`, `-E`, `-W`, `--retained-only` or a signal.
+//!
+//! mosquitto_sub handles one packet at a time and acts from its callbacks (subscribe in
+//! the CONNACK callback, disconnect in the SUBACK or message callback). paho works on its
+//! own threads, so the run loop recreates that order: the SUBSCRIBE/UNSUBSCRIBE lines
+//! follow CONNACK (`SubTrace::barrier`), events after a SUBACK wait until it has been acted
+//! on (`holding`), and once the run decides to stop only its own DISCONNECT is shown.
+//!
+//! # Differences from mosquitto_sub 2.0.20
+//!
+//! * `--remove-retained` with `-C` or `--retained-only`: the run ends (0) once the broker
+//!   acknowledged every clearing PUBLISH; 2.0.20 never disconnects then (it hangs).
+//! * `-A` is refused (`Error: -A (bind address) is not supported by mqtts.`, exit 1):
+//!   paho.mqtt.c cannot bind the local end of its socket.
+//! * `--nodelay` changes nothing: paho.mqtt.c always sets TCP_NODELAY on TCP sockets
+//!   (on a unix socket the `-d` warning is printed as mosquitto prints it).
+//! * A closed stdout ends the process by SIGPIPE (shell status 141) as 2.0.20, even when
+//!   the parent started it with SIGPIPE ignored (mosquitto_sub then ends with 0).
+//! * With `-d`, when messages arrive back to back, paho may trace a later packet before
+//!   mosquitto would have shown it (e.g. QoS 2 flows overlapping): lines of one message
+//!   stay in mosquitto's order, lines of different messages may interleave differently.
 
 use crate::connection::{Connection, Event, exit_now};
 use crate::exit::{self, Failure};

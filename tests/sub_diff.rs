@@ -1228,3 +1228,37 @@ fn sub_debug_trace_across_a_reconnect_matches() {
         publish(&broker, &["-t", &t, "-n", "-r"]);
     }
 }
+
+#[test]
+fn sub_time_specifiers_have_mosquittos_shape() {
+    let broker = Broker::builder().tls12only(false).start();
+    let t = unique_topic("time");
+    let p = pair(
+        &broker,
+        "plain",
+        &[
+            "-C",
+            "1",
+            "-t",
+            &t,
+            "-F",
+            "%I|%U|@Y-@m-@dT@H:@M:@S|@N|@@|%30I|%-30I|%.4I",
+        ],
+    );
+    publish(&broker, &["-t", &t, "-m", "x"]);
+    let theirs = p.theirs.wait(WAIT);
+    let ours = p.ours.wait(WAIT);
+    // Clock readings differ: compare with every digit as 0.
+    let shape = |o: &RunOutput| -> String {
+        o.stdout_str()
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '0' } else { c })
+            .collect()
+    };
+    assert_eq!(
+        shape(&ours),
+        shape(&theirs),
+        "ours: {ours}\ntheirs: {theirs}"
+    );
+    assert_eq!((ours.code, theirs.code), (Some(0), Some(0)));
+}
