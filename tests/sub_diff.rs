@@ -1262,3 +1262,22 @@ fn sub_time_specifiers_have_mosquittos_shape() {
     );
     assert_eq!((ours.code, theirs.code), (Some(0), Some(0)));
 }
+
+#[test]
+fn sub_keepalive_pings_show_in_the_trace() {
+    let broker = Broker::builder().tls12only(false).start();
+    let t = unique_topic("ping");
+    // -k 5: one PINGREQ/PINGRESP exchange before -W 8 ends both.
+    let p = pair_with_id(
+        &broker,
+        "plain",
+        &["-d", "-k", "5", "-W", "8", "-t", &t],
+        "ka",
+    );
+    let (ours, theirs) = p.finish();
+    assert_eq!((ours.code, theirs.code), (Some(27), Some(27)));
+    assert!(
+        ours.stdout_str()
+            .contains("Client ID sending PINGREQ\nClient ID received PINGRESP\n")
+    );
+}
