@@ -467,11 +467,7 @@ impl Sub<'_> {
                 }
             }
             if self.deadline.is_some_and(|d| Instant::now() >= d) {
-                let _ = self.out.flush();
-                if !self.opts.quiet {
-                    eprintln!("Timed out");
-                }
-                return Some(exit::TIMEOUT);
+                return Some(self.timed_out());
             }
             self.nodelay_warning();
             let (seen, r) = self.conn.reconnect(&self.plan, self.deadline);
@@ -486,7 +482,14 @@ impl Sub<'_> {
                     }
                     return None;
                 }
-                Err(f) if f.code == exit::BEFORE_CONNACK => return Some(exit::OK),
+                // -W or a signal while reconnecting: mosquitto_sub has seen a CONNACK
+                // before, so it ends as after one (27 with "Timed out", or 0).
+                Err(f) if f.code == exit::BEFORE_CONNACK => {
+                    if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Some(self.timed_out());
+                    }
+                    return Some(exit::OK);
+                }
                 Err(f) if f.code != exit::GENERAL => {
                     f.report(self.opts.quiet);
                     return Some(f.code);
@@ -494,6 +497,17 @@ impl Sub<'_> {
                 Err(_) => {}
             }
         }
+    }
+}
+
+impl Sub<'_> {
+    /// `-W` fired while not connected: "Timed out", 27.
+    fn timed_out(&mut self) -> i32 {
+        let _ = self.out.flush();
+        if !self.opts.quiet {
+            eprintln!("Timed out");
+        }
+        exit::TIMEOUT
     }
 }
 

@@ -1281,3 +1281,29 @@ fn sub_keepalive_pings_show_in_the_trace() {
             .contains("Client ID sending PINGREQ\nClient ID received PINGRESP\n")
     );
 }
+
+#[test]
+fn sub_w_fires_while_a_reconnect_waits_for_connack() {
+    let mut broker = Broker::builder().tls12only(false).start();
+    let port = broker.port("plain");
+    let t = unique_topic("silent");
+    let p = pair(&broker, "plain", &["-W", "4", "-t", &t]);
+    broker.stop();
+    // The broker's port now accepts and never answers: the reconnects hang before CONNACK.
+    let silent = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in silent.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let theirs = p.theirs.wait(WAIT);
+    let ours = p.ours.wait(WAIT);
+    assert_eq!(
+        (ours.code, theirs.code),
+        (Some(27), Some(27)),
+        "{ours}\n{theirs}"
+    );
+    assert_eq!(ours.stderr_str(), "Timed out\n");
+    assert_eq!(ours.stderr_str(), theirs.stderr_str());
+}
