@@ -196,8 +196,16 @@ impl Connection {
         // Everything after the CONNACK (packets, messages of a persistent session, a lost
         // connection) belongs to the run loop: keep it, in order, for `next`.
         let mut connack = false;
+        let mut deadline = deadline;
+        let mut extended = false;
         loop {
             match self.rx_next(deadline) {
+                // The deadline passed just after a CONNACK arrived (mosquitto would have
+                // seen it): let the result come in; the caller sees its deadline passed.
+                None if connack && !extended => {
+                    extended = true;
+                    deadline = Some(Instant::now() + std::time::Duration::from_secs(2));
+                }
                 Some(Event::Done(t, r)) if t == tag => {
                     return (seen, r.map_err(|e| connect_failure(e, plan, pub_style)));
                 }
