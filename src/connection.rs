@@ -13,6 +13,9 @@ use paho_mqtt as mqtt;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Instant;
 
+/// Most requests the run loops may have outstanding in paho at once.
+pub const MAX_QUEUED: usize = 8192;
+
 /// Something the run loop must look at.
 pub enum Event {
     Packet(PacketEvent),
@@ -98,6 +101,9 @@ impl Connection {
             .server_uri(&plan.uri)
             .client_id(&plan.client_id)
             .persistence(mqtt::PersistenceType::None)
+            // paho refuses a publish (MaxBufferedMessages) once this many wait in its queue,
+            // connected or not; the run loops keep fewer than this outstanding.
+            .max_buffered_messages(MAX_QUEUED as i32)
             .mqtt_version(plan.mqtt_version)
             .create_client()
             .map_err(|e| Failure::new(exit::GENERAL, format!("Error: {e}")))?;

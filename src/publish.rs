@@ -14,7 +14,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 /// Largest MQTT payload (mosquitto's limit).
 const MAX_PAYLOAD: usize = 268_435_455;
 /// Most publishes that may be waiting for completion at once with `-l` (bounds memory).
-const LINE_WINDOW: usize = 4096;
+const LINE_WINDOW: usize = crate::connection::MAX_QUEUED / 2;
 
 /// Run mqtts-pub with parsed options; returns only through `exit_now`.
 pub fn run(opts: &Options) -> ! {
@@ -171,11 +171,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     let payload = load(&source)?;
     let topic = opts.topics.last().cloned().unwrap_or_default();
     let plan = Plan::new(opts)?;
-    if let Some(tls) = &plan.tls {
-        for w in &tls.warnings {
-            eprintln!("{w}");
-        }
-    }
+    plan.print_warnings(opts.quiet);
     let mut conn = Connection::new(&plan, opts.debug, false)?;
     let mut tr = Tracer {
         debug: opts.debug.then(|| trace::Debug {

@@ -76,11 +76,7 @@ struct Sub<'a> {
 impl<'a> Sub<'a> {
     fn start(opts: &'a Options) -> Result<Sub<'a>, Failure> {
         let plan = Plan::new(opts)?;
-        if let Some(tls) = &plan.tls {
-            for w in &tls.warnings {
-                eprintln!("{w}");
-            }
-        }
+        plan.print_warnings(opts.quiet);
         // The packet id of received messages is only in paho's trace: `-F` may print it.
         let need_trace = opts.debug || opts.format.is_some();
         let conn = Connection::new(&plan, need_trace, true)?;
