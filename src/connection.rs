@@ -295,22 +295,8 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool) -> Failure {
             }
             f
         }
-        _ if plan.port == 0 => unix_failure(&plan.host)
-            .unwrap_or_else(|| crate::tls::diagnose(&plan.host, plan.port, plan.tls.as_ref())),
         _ => crate::tls::diagnose(&plan.host, plan.port, plan.tls.as_ref()),
     }
-}
-
-/// mosquitto's message when the unix socket at `path` cannot be connected to: the
-/// `strerror` text, e.g. `Error: No such file or directory`.
-fn unix_failure(path: &str) -> Option<Failure> {
-    let e = std::os::unix::net::UnixStream::connect(path).err()?;
-    let errno = e.raw_os_error()?;
-    // SAFETY: strerror returns a pointer to a NUL-terminated static or thread-local string.
-    let text = unsafe { std::ffi::CStr::from_ptr(libc::strerror(errno)) }
-        .to_string_lossy()
-        .into_owned();
-    Some(Failure::new(exit::GENERAL, format!("Error: {text}")))
 }
 
 /// Flush stdout and end the process without destroying the paho client: destroying it

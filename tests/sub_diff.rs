@@ -1151,16 +1151,20 @@ fn sub_connection_options_match() {
             "-L".into(),
             format!("mqtt://127.0.0.1:{}/url/topic", broker.port("plain")),
         ],
-        vec![
-            "-E".into(),
-            "--unix".into(),
-            dir.join("missing").display().to_string(),
-            "-t".into(),
-            "a".into(),
-        ],
     ] {
         same_run(&a);
     }
+    // A missing socket: 1 like mosquitto; the message is mqtts's diagnosis (src/tls),
+    // which names the cause as mosquitto's `Error: No such file or directory` does.
+    let missing = dir.join("missing").display().to_string();
+    let a = ["-E", "--unix", &missing, "-t", "a"];
+    let (theirs, ours) = (mosquitto_sub(a), ours_sub(a));
+    assert_eq!((ours.code, theirs.code), (Some(1), Some(1)), "{ours}");
+    assert_eq!(theirs.stderr_str(), "Error: No such file or directory\n");
+    assert!(
+        ours.stderr_str().contains("No such file or directory"),
+        "{ours}"
+    );
     // -I: prefix + pid, so compare with the pid taken out.
     let a = plain(&["-d", "-E", "-t", "a", "-I", "pfx-"]);
     let theirs = mosquitto_sub(&a);
