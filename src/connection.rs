@@ -177,7 +177,9 @@ impl Connection {
             Ok(c) => c,
             Err(f) => return (Vec::new(), Err(f)),
         };
-        let tag = self.track(self.client.connect(copts));
+        let tok = self.client.connect(copts);
+        keep_if_unix(plan, &tok);
+        let tag = self.track(tok);
         self.await_done(tag, deadline, plan, pub_style)
     }
 
@@ -187,7 +189,9 @@ impl Connection {
         plan: &Plan,
         deadline: Option<Instant>,
     ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
-        let tag = self.track(self.client.reconnect());
+        let tok = self.client.reconnect();
+        keep_if_unix(plan, &tok);
+        let tag = self.track(tok);
         self.await_done(tag, deadline, plan, false)
     }
 
@@ -262,6 +266,18 @@ impl Connection {
                 _ => {}
             }
         }
+    }
+}
+
+/// paho.mqtt.c 1.3.16 reports a unix-socket connect that fails at once (no socket file,
+/// nobody listening) twice: from its send thread and again from its receive thread. The
+/// Rust wrapper frees the token on the first report and reads it on the second (a
+/// use-after-free that corrupted the heap now and then; valgrind shows it). One extra
+/// reference, never released, keeps the token valid for the second report. Costs one
+/// small allocation per unix-socket connect attempt.
+fn keep_if_unix(plan: &Plan, tok: &mqtt::Token) {
+    if plan.port == 0 {
+        std::mem::forget(tok.clone());
     }
 }
 
