@@ -1319,3 +1319,24 @@ fn sub_w_fires_while_a_reconnect_waits_for_connack() {
     assert_eq!(ours.stderr_str(), "Timed out\n");
     assert_eq!(ours.stderr_str(), theirs.stderr_str());
 }
+
+#[test]
+fn sub_unix_connect_failures_do_not_corrupt_the_heap() {
+    // paho.mqtt.c reports an immediate unix-socket connect failure twice; the second
+    // report used to read a freed token (about 1 run in 10 aborted or printed glibc's
+    // "malloc(): unsorted double linked list corrupted" with tcache off).
+    let dir = TempDir::new("unixfail");
+    let missing = dir.join("missing").display().to_string();
+    for _ in 0..60 {
+        let out = Run::prog(Prog::OursSub)
+            .args(["-E", "--unix", &missing, "-t", "a"])
+            .env("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0")
+            .run();
+        assert_eq!(out.code, Some(1), "{out}");
+        let err = out.stderr_str();
+        assert!(
+            !err.contains("malloc") && !err.contains("corrupt") && !err.contains("tcache"),
+            "{out}"
+        );
+    }
+}
