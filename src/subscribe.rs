@@ -77,8 +77,11 @@ impl<'a> Sub<'a> {
     fn start(opts: &'a Options) -> Result<Sub<'a>, Failure> {
         let plan = Plan::new(opts)?;
         plan.print_warnings(opts.quiet);
-        // The packet id of received messages is only in paho's trace: `-F` may print it.
-        let need_trace = opts.debug || opts.format.is_some();
+        let output =
+            format::Output::new(opts.verbose, opts.eol, opts.format.as_deref(), opts.pretty);
+        // The packet id of a received message is only in paho's trace, and it is 0 for
+        // QoS 0: leave the trace (a formatted line per packet) off unless it shows.
+        let need_trace = opts.debug || (opts.qos > 0 && output.needs_mid());
         let conn = Connection::new(&plan, need_trace, true)?;
         let deadline = opts
             .timeout
@@ -95,12 +98,7 @@ impl<'a> Sub<'a> {
         );
         Ok(Sub {
             trace,
-            output: format::Output::new(
-                opts.verbose,
-                opts.eol,
-                opts.format.as_deref(),
-                opts.pretty,
-            ),
+            output,
             opts,
             plan,
             conn,
