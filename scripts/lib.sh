@@ -13,6 +13,7 @@ mqtts_missing_packages() {
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v cc >/dev/null 2>&1 || missing+=(build-essential)
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  [ -x /usr/bin/time ] || missing+=(time)
   printf '%s\n' "${missing[@]}"
 }
 

@@ -13,6 +13,9 @@ use paho_mqtt as mqtt;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Instant;
 
+/// Most requests the run loops may have outstanding in paho at once.
+pub const MAX_QUEUED: usize = 8192;
+
 /// Something the run loop must look at.
 pub enum Event {
     Packet(PacketEvent),
@@ -34,6 +37,9 @@ pub struct Connection {
     next_tag: u64,
     /// Packet events seen while waiting for DISCONNECT to go out; see [`Connection::try_next`].
     after_disconnect: Vec<PacketEvent>,
+    /// Events that arrived after CONNACK while a connect was still being awaited (e.g.
+    /// messages of a persistent session): handed out first by `next`/`try_next`.
+    stash: std::cell::RefCell<std::collections::VecDeque<Event>>,
 }
 
 /// Start-up work that must happen before the first paho client exists.
@@ -95,10 +101,10 @@ impl Connection {
             .server_uri(&plan.uri)
             .client_id(&plan.client_id)
             .persistence(mqtt::PersistenceType::None)
+            // paho refuses a publish (MaxBufferedMessages) once this many wait in its queue,
+            // connected or not; the run loops keep fewer than this outstanding.
+            .max_buffered_messages(MAX_QUEUED as i32)
             .mqtt_version(plan.mqtt_version)
-            // paho refuses publishes beyond this many queued ones (default 100), even while
-            // connected; the run loops bound what they queue themselves (pub -l: 4096).
-            .max_buffered_messages(65535)
             .create_client()
             .map_err(|e| Failure::new(exit::GENERAL, format!("Error: {e}")))?;
         let t = tx.clone();
@@ -125,6 +131,7 @@ impl Connection {
             waiter: wtx,
             next_tag: 0,
             after_disconnect: Vec::new(),
+            stash: Default::default(),
         })
     }
 
@@ -138,19 +145,19 @@ impl Connection {
 
     /// Next event; None when `deadline` passes first.
     pub fn next(&self, deadline: Option<Instant>) -> Option<Event> {
-        match deadline {
-            None => self.rx.recv().ok(),
-            Some(d) => self
-                .rx
-                .recv_timeout(d.saturating_duration_since(Instant::now()))
-                .ok(),
+        if let Some(ev) = self.stash.borrow_mut().pop_front() {
+            return Some(ev);
         }
+        self.rx_next(deadline)
     }
 
     /// Next event if one is already waiting.
     pub fn try_next(&mut self) -> Option<Event> {
         if !self.after_disconnect.is_empty() {
             return Some(Event::Packet(self.after_disconnect.remove(0)));
+        }
+        if let Some(ev) = self.stash.borrow_mut().pop_front() {
+            return Some(ev);
         }
         self.rx.try_recv().ok()
     }
@@ -175,7 +182,9 @@ impl Connection {
         {
             return (Vec::new(), Err(f));
         }
-        let tag = self.track(self.client.connect(copts));
+        let tok = self.client.connect(copts);
+        keep_if_unix(plan, &tok);
+        let tag = self.track(tok);
         self.await_done(tag, deadline, plan, pub_style)
     }
 
@@ -185,7 +194,9 @@ impl Connection {
         plan: &Plan,
         deadline: Option<Instant>,
     ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
-        let tag = self.track(self.client.reconnect());
+        let tok = self.client.reconnect();
+        keep_if_unix(plan, &tok);
+        let tag = self.track(tok);
         self.await_done(tag, deadline, plan, false)
     }
 
@@ -197,20 +208,46 @@ impl Connection {
         pub_style: bool,
     ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
         let mut seen = Vec::new();
+        // Everything after the CONNACK (packets, messages of a persistent session, a lost
+        // connection) belongs to the run loop: keep it, in order, for `next`.
+        let mut connack = false;
+        let mut deadline = deadline;
+        let mut extended = false;
         loop {
-            match self.next(deadline) {
-                Some(Event::Packet(p)) => seen.push(p),
+            match self.rx_next(deadline) {
+                // The deadline passed just after a CONNACK arrived (mosquitto would have
+                // seen it): let the result come in; the caller sees its deadline passed.
+                None if connack && !extended => {
+                    extended = true;
+                    deadline = Some(Instant::now() + std::time::Duration::from_secs(2));
+                }
                 Some(Event::Done(t, r)) if t == tag => {
                     return (seen, r.map_err(|e| connect_failure(e, plan, pub_style)));
                 }
+                Some(ev) if connack => self.stash.borrow_mut().push_back(ev),
                 Some(Event::Signal) | None => {
                     return (
                         seen,
                         Err(Failure::with_lines(exit::BEFORE_CONNACK, Vec::new())),
                     );
                 }
+                Some(Event::Packet(p)) => {
+                    connack = !p.sent && p.kind == trace::Kind::Connack;
+                    seen.push(p);
+                }
                 Some(_) => {}
             }
+        }
+    }
+
+    /// Next event from the channel itself (not the stash).
+    fn rx_next(&self, deadline: Option<Instant>) -> Option<Event> {
+        match deadline {
+            None => self.rx.recv().ok(),
+            Some(d) => self
+                .rx
+                .recv_timeout(d.saturating_duration_since(Instant::now()))
+                .ok(),
         }
     }
 
@@ -234,6 +271,18 @@ impl Connection {
                 _ => {}
             }
         }
+    }
+}
+
+/// paho.mqtt.c 1.3.16 reports a unix-socket connect that fails at once (no socket file,
+/// nobody listening) twice: from its send thread and again from its receive thread. The
+/// Rust wrapper frees the token on the first report and reads it on the second (a
+/// use-after-free that corrupted the heap now and then; valgrind shows it). One extra
+/// reference, never released, keeps the token valid for the second report. Costs one
+/// small allocation per unix-socket connect attempt.
+fn keep_if_unix(plan: &Plan, tok: &mqtt::Token) {
+    if plan.port == 0 {
+        std::mem::forget(tok.clone());
     }
 }
 
@@ -267,48 +316,7 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool) -> Failure {
             }
             f
         }
-        _ if plan.tls.is_none() => plain_failure(plan),
         _ => crate::tls::diagnose(&plan.host, plan.port, plan.tls.as_ref()),
-    }
-}
-
-/// Why a plain (not TLS) connection failed, in mosquitto's words: paho says only
-/// "TCP/TLS connect failure", so connect once more to find out. A socket that accepts but
-/// closes before CONNACK (e.g. a TLS port) is mosquitto's "connection lost" (7).
-fn plain_failure(plan: &Plan) -> Failure {
-    use std::net::ToSocketAddrs;
-    let os_error = |e: std::io::Error| {
-        let text = match e.raw_os_error() {
-            // SAFETY: strerror returns a pointer to a static NUL-terminated message.
-            Some(n) => unsafe { std::ffi::CStr::from_ptr(libc::strerror(n)) }
-                .to_string_lossy()
-                .into_owned(),
-            None => e.to_string(),
-        };
-        Failure::new(exit::GENERAL, format!("Error: {text}"))
-    };
-    let lost = || Failure::new(exit::CONN_LOST, "Error: The connection was lost.");
-    if plan.port == 0 {
-        return match std::os::unix::net::UnixStream::connect(&plan.host) {
-            Ok(_) => lost(),
-            Err(e) => os_error(e),
-        };
-    }
-    let addrs: Vec<std::net::SocketAddr> = match (plan.host.as_str(), plan.port).to_socket_addrs() {
-        Ok(a) => a.collect(),
-        Err(_) => Vec::new(),
-    };
-    // paho tries one address: the first IPv4 one if there is any.
-    let Some(addr) = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()) else {
-        return Failure::new(exit::GENERAL, "Unable to connect (Lookup error.).");
-    };
-    match std::net::TcpStream::connect_timeout(addr, std::time::Duration::from_secs(10)) {
-        Ok(_) => lost(),
-        Err(e) => {
-            let f = os_error(e);
-            let detail = format!("(connecting to {addr})");
-            f.and(detail)
-        }
     }
 }
 

@@ -17,6 +17,9 @@ pub struct Plan {
     /// The client id sent in CONNECT ("" lets the broker assign one).
     pub client_id: String,
     pub mqtt_version: u32,
+    /// Lines for stderr before connecting (certificate expiry, `--insecure`, a password
+    /// going out in plaintext).
+    pub warnings: Vec<String>,
 }
 
 /// mosquitto's default port: 8883 when a CA (or PSK) is given, else 1883.
@@ -62,6 +65,12 @@ impl Plan {
             Protocol::V311 => mqtt::MQTT_VERSION_3_1_1,
             Protocol::V5 => mqtt::MQTT_VERSION_5,
         };
+        let mut warnings = tls.as_ref().map(|t| t.warnings.clone()).unwrap_or_default();
+        warnings.extend(tls::plaintext_password_warning(
+            opts,
+            &opts.host,
+            tls.is_some(),
+        ));
         Ok(Plan {
             host: opts.host.clone(),
             port,
@@ -69,7 +78,17 @@ impl Plan {
             tls,
             client_id,
             mqtt_version,
+            warnings,
         })
+    }
+
+    /// Print the warnings on stderr (not with `--quiet`).
+    pub fn print_warnings(&self, quiet: bool) {
+        if !quiet {
+            for w in &self.warnings {
+                eprintln!("{w}");
+            }
+        }
     }
 
     pub fn is_v5(&self) -> bool {
@@ -171,6 +190,8 @@ fn push(props: &mut mqtt::Properties, code: mqtt::PropertyCode, v: u32) -> Resul
     let prop = match code.property_type() {
         T::Byte => mqtt::Property::new_byte(code, v as u8),
         T::TwoByteInteger => mqtt::Property::new_u16(code, v as u16),
+        // subscription-identifier: paho's new_u32 takes only 4-byte integers.
+        T::VariableByteInteger => mqtt::Property::new_int(code, v as i32),
         _ => mqtt::Property::new_u32(code, v),
     };
     let bad = |_| {

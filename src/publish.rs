@@ -18,7 +18,7 @@ const MAX_PAYLOAD: usize = 268_435_455;
 /// MQTT v5 property identifier of Topic Alias.
 const TOPIC_ALIAS: u8 = 0x23;
 /// Most publishes that may be waiting for completion at once with `-l` (bounds memory).
-const LINE_WINDOW: usize = 4096;
+const LINE_WINDOW: usize = crate::connection::MAX_QUEUED / 2;
 /// Most payload bytes that may be waiting for completion at once with `-l`.
 const WINDOW_BYTES: usize = 64 << 20;
 
@@ -272,11 +272,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
             .iter()
             .any(|p| p.command == "publish" && p.id == TOPIC_ALIAS);
     let plan = Plan::new(opts)?;
-    if let Some(tls) = &plan.tls {
-        for w in &tls.warnings {
-            eprintln!("{w}");
-        }
-    }
+    plan.print_warnings(opts.quiet);
     let mut conn = Connection::new(&plan, opts.debug, false)?;
     let mut tr = Tracer {
         debug: opts.debug.then(|| trace::Debug {

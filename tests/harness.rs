@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::oracle::{Run, empty_config_home, normalise_2011_bytes, start_subscriber_with, strs};
+use common::oracle::{empty_config_home, normalise_2011_bytes};
 use common::pki::{CA_CN, CertSpec, UNTRUSTED_CA_CN, Usage, WRONG_HOST};
 use common::*;
 use openssl::asn1::Asn1Time;
@@ -159,6 +159,14 @@ fn pki_certificates_have_intended_properties() {
         (9.9..=10.1).contains(&left),
         "expiring cert has {left} days left"
     );
+    let soon = cert(&pki.server_expiring_cert);
+    assert_eq!(verify(&soon, &pki.ca), V_OK);
+    assert!((9.9..=10.1).contains(&days_until(soon.not_after())));
+    assert_eq!(sans(&soon).0, vec!["localhost"]);
+    let cn_only = cert(&pki.server_cn_only_cert);
+    assert!(cn_only.subject_alt_names().is_none());
+    assert_eq!(cn(cn_only.subject_name()), "localhost");
+    assert_eq!(verify(&cn_only, &pki.ca), V_OK);
     for c in [&pki.client_encrypted_cert, &pki.client_mismatch_cert] {
         assert_eq!(verify(&cert(c), &pki.ca), V_OK);
     }
@@ -340,7 +348,10 @@ fn broker_listeners_accept_and_serve_what_they_claim() {
     // plain: MQTT without TLS; a TLS handshake fails.
     let mut tcp = TcpStream::connect((LOOPBACK, broker.port("plain"))).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    assert_eq!(mqtt_connect(&mut tcp, None).unwrap(), CONNACK_OK);
+    assert_eq!(
+        mqtt_connect(&mut tcp, None).unwrap_or_else(|e| panic!("{e}\n{}", broker.log())),
+        CONNACK_OK
+    );
     assert!(handshake(broker.port("plain"), good()).is_err());
 
     // tls: TLS 1.3 by default, also 1.2; MQTT works.
@@ -439,6 +450,11 @@ fn broker_listeners_accept_and_serve_what_they_claim() {
         let e = handshake(broker.port(l), good()).unwrap_err();
         assert_eq!(e.0, code, "{l}: {e:?}");
     }
+    // The valid ones: expiring soon, CN-only (the handshake checks the name "localhost").
+    for l in ["expiring_soon", "cn_only"] {
+        let s = handshake(broker.port(l), good());
+        assert!(s.is_ok(), "{l}: {:?}", s.err());
+    }
     // …and the untrusted one verifies with its own CA.
     let s = handshake(
         broker.port("untrusted_ca"),
@@ -482,6 +498,15 @@ fn mosquitto_clients_round_trip_on_every_good_listener() {
         pki.client_ec_key_sec1.display().to_string(),
     ]);
     roundtrip(&broker, "mtls", ec);
+    roundtrip(
+        &broker,
+        "expiring_soon",
+        broker.client_args("expiring_soon"),
+    );
+    // CN fallback: no SAN, CN=localhost.
+    let mut cn_only = broker.client_args("cn_only");
+    cn_only[1] = "localhost".into();
+    roundtrip(&broker, "cn_only", cn_only);
     // The hostname check passes for "localhost" too (SAN DNS:localhost).
     let mut by_name = broker.client_args("tls");
     by_name[1] = "localhost".into();
@@ -658,11 +683,17 @@ fn builder_adds_config_lines() {
     // The global line is in force: a v5 client asking for 60 s is told to use 10 s.
     let mut tcp = TcpStream::connect((LOOPBACK, broker.port("plain"))).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    assert_eq!(mqtt5_server_keepalive(&mut tcp), Some(10));
+    let ka = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        mqtt5_server_keepalive(&mut tcp)
+    }));
+    assert_eq!(ka.unwrap_or_else(|_| panic!("{}", broker.log())), Some(10));
     let plain = Broker::builder().tls12only(false).start();
     let mut tcp = TcpStream::connect((LOOPBACK, plain.port("plain"))).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    assert_eq!(mqtt5_server_keepalive(&mut tcp), None);
+    let ka = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        mqtt5_server_keepalive(&mut tcp)
+    }));
+    assert_eq!(ka.unwrap_or_else(|_| panic!("{}", plain.log())), None);
     // The listener line is in force on "tls" only.
     let pub_to = |l: &str| {
         mosquitto_pub([broker.client_args(l), strs(&["-t", "a", "-m", "x", "-d"])].concat())
@@ -900,10 +931,7 @@ fn normalisers_work_on_real_mosquitto_output() {
     let (a, b) = (v5(), v5());
     assert_ne!(a, b);
     assert!(a.contains("auto-"));
-    assert_eq!(
-        normalise_auto_id(&normalise_2011(&a)),
-        normalise_auto_id(&normalise_2011(&b))
-    );
+    assert_eq!(normalise_trace(&a), normalise_trace(&b));
 
     // A usage error: ours and mosquitto's help line map onto each other.
     let out = mosquitto_pub(["--no-such-option"]);
@@ -933,4 +961,58 @@ fn normalisers_work_on_real_mosquitto_output() {
         sub.wait(Duration::from_secs(5)).stdout_str(),
         "after suback\n"
     );
+}
+
+#[test]
+fn brokers_start_concurrently_on_distinct_ports() {
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(|| {
+                (0..2)
+                    .map(|_| {
+                        let b = Broker::start();
+                        for l in LISTENERS {
+                            assert!(port_accepts(b.port(l)), "{l}\n{}", b.log());
+                        }
+                        b.ports().values().copied().collect::<Vec<u16>>()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut all: Vec<u16> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .flatten()
+        .collect();
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "a port was handed out twice");
+}
+
+#[test]
+fn shared_broker_is_one_running_broker() {
+    let a = Broker::shared();
+    let b = Broker::shared();
+    assert!(std::ptr::eq(a, b));
+    assert!(a.is_running());
+    // Still alive when used from another thread after the first user's thread has ended.
+    std::thread::spawn(|| Broker::shared().port("plain"))
+        .join()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let conn = a.client_args("tls");
+    let topic = unique_topic("shared");
+    let sub = start_subscriber(
+        a,
+        Prog::MosquittoSub,
+        [
+            conn.clone(),
+            strs(&["-i", "shared-sub", "-t", &topic, "-C", "1"]),
+        ]
+        .concat(),
+    );
+    mosquitto_pub([conn, strs(&["-t", &topic, "-m", "shared"])].concat()).assert_success();
+    assert_eq!(sub.wait(Duration::from_secs(5)).stdout_str(), "shared\n");
 }

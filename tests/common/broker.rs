@@ -20,6 +20,8 @@
 //! | `expired`       | TLS with `pki.server_expired_cert`                                     |
 //! | `not_yet_valid` | TLS with `pki.server_not_yet_valid_cert`                               |
 //! | `untrusted_ca`  | TLS with `pki.server_untrusted_cert` (signed by the untrusted CA)      |
+//! | `expiring_soon` | TLS with `pki.server_expiring_cert` (valid, expires in 10 days)        |
+//! | `cn_only`       | TLS with `pki.server_cn_only_cert` (CN=localhost, no SAN)              |
 //! | `tls12only`     | like `tls` but TLS 1.2 at most (see below)                             |
 //!
 //! mosquitto's `tls_version` only sets a *minimum*, so `tls12only` is served by a second
@@ -34,12 +36,13 @@
 use super::pki::{Pki, pki};
 use super::{
     LOOPBACK, TempDir, die_with_parent, forget_pid, free_port, free_ports, is_root, kill_at_exit,
-    port_accepts, send_signal, wait_until,
+    port_accepts, remove_at_exit, send_signal, wait_until,
 };
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Every listener name, in config order.
@@ -53,6 +56,8 @@ pub const LISTENERS: &[&str] = &[
     "expired",
     "not_yet_valid",
     "untrusted_ca",
+    "expiring_soon",
+    "cn_only",
     "tls12only",
 ];
 
@@ -134,9 +139,25 @@ impl Instance {
         self.child = Some(child);
     }
 
-    /// Waits until every port accepts TCP. Err(reason) if the process exited or on timeout.
-    fn wait_ready(&mut self) -> Result<(), String> {
+    /// How many "mosquitto version … running" lines the log file holds (one per start; the
+    /// line is logged after every listener is bound).
+    fn running_count(&self) -> usize {
+        std::fs::read(&self.log)
+            .map(|b| {
+                String::from_utf8_lossy(&b)
+                    .lines()
+                    .filter(|l| l.contains(": mosquitto version ") && l.ends_with(" running"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Waits until this process has logged "running" (all listeners bound, by *this* process,
+    /// not by some other process that happens to hold one of the ports) more often than
+    /// `running_before`, and every port accepts TCP. Err(reason) if it exited or on timeout.
+    fn wait_ready(&mut self, running_before: usize) -> Result<(), String> {
         let deadline = Instant::now() + READY_TIMEOUT;
+        let mut running = false;
         let mut pending = self.ports.clone();
         loop {
             if let Some(child) = self.child.as_mut()
@@ -146,13 +167,17 @@ impl Instance {
                 self.child = None;
                 return Err(format!("{} mosquitto exited early: {status}", self.label));
             }
-            pending.retain(|p| !port_accepts(*p));
-            if pending.is_empty() {
-                return Ok(());
+            running = running || self.running_count() > running_before;
+            if running {
+                pending.retain(|p| !port_accepts(*p));
+                if pending.is_empty() {
+                    return Ok(());
+                }
             }
             if Instant::now() >= deadline {
                 return Err(format!(
-                    "{} mosquitto: ports {pending:?} not accepting after {READY_TIMEOUT:?}",
+                    "{} mosquitto: not ready after {READY_TIMEOUT:?} (logged running: {running}, \
+                     ports not accepting: {pending:?})",
                     self.label
                 ));
             }
@@ -253,7 +278,7 @@ impl Broker {
             );
         }
         let pki = pki();
-        let mut dir = TempDir::new("broker");
+        let dir = TempDir::new("broker");
         let passwd = dir.join("passwd");
         let status = Command::new("mosquitto_passwd")
             .args(["-b", "-c"])
@@ -277,7 +302,7 @@ impl Broker {
         .expect("write openssl conf");
 
         let mut last_err = String::new();
-        for attempt in 0..3 {
+        for attempt in 0..5 {
             let names: Vec<&'static str> = LISTENERS
                 .iter()
                 .copied()
@@ -312,31 +337,39 @@ impl Broker {
             if let Some(t) = tls12.as_mut() {
                 t.spawn();
             }
-            let mut result = main.wait_ready();
+            let mut result = main.wait_ready(0);
             if let (Ok(()), Some(t)) = (&result, tls12.as_mut()) {
-                result = t.wait_ready();
+                result = t.wait_ready(0);
             }
-            let mut broker = Broker {
-                dir,
-                ports,
-                main,
-                tls12,
-            };
-            match result {
-                Ok(()) => return broker,
-                Err(e) => {
-                    let log = broker.log();
-                    broker.kill();
-                    last_err = format!("{e}\n{log}");
-                    if !log.contains("Address already in use") || attempt == 2 {
-                        break;
-                    }
-                    // A port was taken between picking and binding: start over with new ports.
-                    dir = std::mem::replace(&mut broker.dir, TempDir::new("unused"));
-                    for f in ["mosquitto.log", "mosquitto.stderr", "tls12only.log"] {
-                        let _ = std::fs::remove_file(dir.join(f));
-                    }
+            let err = match result {
+                Ok(()) => {
+                    return Broker {
+                        dir,
+                        ports,
+                        main,
+                        tls12,
+                    };
                 }
+                Err(e) => e,
+            };
+            let mut log = main.read_log();
+            main.stop_with(libc::SIGKILL);
+            if let Some(mut t) = tls12 {
+                log.push_str(&t.read_log());
+                t.stop_with(libc::SIGKILL);
+            }
+            last_err = format!("{err}\n{log}");
+            if !log.contains("Address already in use") || attempt == 4 {
+                break;
+            }
+            // A port was taken between picking and binding: start over with new ports.
+            for f in [
+                "mosquitto.log",
+                "mosquitto.stderr",
+                "tls12only.log",
+                "tls12only.stderr",
+            ] {
+                let _ = std::fs::remove_file(dir.join(f));
             }
         }
         panic!("mosquitto did not start: {last_err}");
@@ -396,6 +429,8 @@ impl Broker {
                 "expired" => &pki.server_expired_cert,
                 "not_yet_valid" => &pki.server_not_yet_valid_cert,
                 "untrusted_ca" => &pki.server_untrusted_cert,
+                "expiring_soon" => &pki.server_expiring_cert,
+                "cn_only" => &pki.server_cn_only_cert,
                 _ => &pki.server_cert,
             };
             let password_line = format!("password_file {}", passwd.display());
@@ -432,6 +467,32 @@ impl Broker {
             p
         });
         (main_conf, tls12_conf)
+    }
+
+    /// One broker per test process, started on first use and killed (its dir removed) at
+    /// process exit. Cheaper than a broker per test; use unique topics ([`super::unique_topic`])
+    /// and `-i` with `start_subscriber`, and a private broker for stop/restart or anything that
+    /// changes broker state other tests could see.
+    pub fn shared() -> &'static Broker {
+        static SHARED: OnceLock<Broker> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            // Started from a thread that never exits, so PR_SET_PDEATHSIG (tied to the spawning
+            // thread) doesn't kill it when the first test using it ends.
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .name("shared-broker".into())
+                .spawn(move || {
+                    let broker = Broker::start();
+                    remove_at_exit(broker.dir());
+                    let _ = tx.send(broker);
+                    loop {
+                        std::thread::park();
+                    }
+                })
+                .expect("spawn shared-broker thread");
+            rx.recv()
+                .expect("shared broker failed to start (see the panic above)")
+        })
     }
 
     /// Port of a listener by name (see [`LISTENERS`]). Panics on an unknown name.
@@ -566,13 +627,15 @@ impl Broker {
     /// persistence database; waits until every port accepts.
     pub fn restart(&mut self) {
         self.stop();
+        let main_before = self.main.running_count();
+        let tls12_before = self.tls12.as_ref().map_or(0, |t| t.running_count());
         self.main.spawn();
         if let Some(t) = self.tls12.as_mut() {
             t.spawn();
         }
-        let mut result = self.main.wait_ready();
+        let mut result = self.main.wait_ready(main_before);
         if let (Ok(()), Some(t)) = (&result, self.tls12.as_mut()) {
-            result = t.wait_ready();
+            result = t.wait_ready(tls12_before);
         }
         if let Err(e) = result {
             let log = self.log();
@@ -600,48 +663,53 @@ pub struct TlsServer {
 }
 
 impl TlsServer {
-    /// `openssl s_server -accept 127.0.0.1:PORT -cert CERT -key KEY <extra…>`.
+    /// `openssl s_server -accept 127.0.0.1:PORT -cert CERT -key KEY <extra…>`; returns once it
+    /// printed `ACCEPT` and the port accepts (retries on another port if the bind fails).
     pub fn start(cert: &Path, key: &Path, extra: &[&str]) -> TlsServer {
-        let dir = TempDir::new("s_server");
-        let port = free_port();
-        let out = File::create(dir.join("output")).expect("create s_server output");
-        let mut cmd = Command::new("openssl");
-        cmd.arg("s_server")
-            .arg("-accept")
-            .arg(format!("{LOOPBACK}:{port}"))
-            .arg("-cert")
-            .arg(cert)
-            .arg("-key")
-            .arg(key)
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(out.try_clone().expect("dup"))
-            .stderr(out);
-        die_with_parent(&mut cmd);
-        let mut child = cmd.spawn().expect("run openssl s_server");
-        kill_at_exit(child.id());
-        let stdin = child.stdin.take();
-        let mut server = TlsServer {
-            dir,
-            port,
-            child: Some(child),
-            _stdin: stdin,
-        };
-        let mut exited = false;
-        let ready = wait_until(READY_TIMEOUT, || {
-            if let Some(Ok(Some(_))) = server.child.as_mut().map(|c| c.try_wait()) {
-                exited = true;
-                return true;
+        let mut last = String::new();
+        for _attempt in 0..5 {
+            let dir = TempDir::new("s_server");
+            let port = free_port();
+            let out = File::create(dir.join("output")).expect("create s_server output");
+            let mut cmd = Command::new("openssl");
+            cmd.arg("s_server")
+                .arg("-accept")
+                .arg(format!("{LOOPBACK}:{port}"))
+                .arg("-cert")
+                .arg(cert)
+                .arg("-key")
+                .arg(key)
+                .args(extra)
+                .stdin(Stdio::piped())
+                .stdout(out.try_clone().expect("dup"))
+                .stderr(out);
+            die_with_parent(&mut cmd);
+            let mut child = cmd.spawn().expect("run openssl s_server");
+            kill_at_exit(child.id());
+            let stdin = child.stdin.take();
+            let mut server = TlsServer {
+                dir,
+                port,
+                child: Some(child),
+                _stdin: stdin,
+            };
+            let mut exited = false;
+            let ready = wait_until(READY_TIMEOUT, || {
+                if let Some(Ok(Some(_))) = server.child.as_mut().map(|c| c.try_wait()) {
+                    exited = true;
+                    return true;
+                }
+                server.output().contains("ACCEPT\n") && port_accepts(port)
+            });
+            if ready && !exited {
+                return server;
             }
-            port_accepts(port)
-        });
-        if !ready || exited {
-            panic!(
-                "openssl s_server did not start on {port}:\n{}",
-                server.output()
-            );
+            last = server.output();
+            if !last.contains("Address already in use") {
+                break;
+            }
         }
-        server
+        panic!("openssl s_server did not start:\n{last}");
     }
 
     /// A TLS-1.2-only endpoint (`-tls1_2`) with the good server certificate.

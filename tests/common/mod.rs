@@ -7,6 +7,19 @@
 //! * [`oracle`]: running mosquitto_pub/sub and our binaries with a hard timeout, background
 //!   subscribers, and the output normalisers for comparing against mosquitto 2.0.11.
 //!
+//! ```ignore
+//! mod common;
+//! use common::*;
+//!
+//! let broker = Broker::start();                       // or Broker::shared(), Broker::builder()
+//! let conn = broker.client_args("mtls");              // -h 127.0.0.1 -p … --cafile … --cert … --key …
+//! let topic = unique_topic("t");
+//! let sub = start_subscriber(&broker, Prog::OursSub, [conn.clone(), strs(&["-t", &topic, "-C", "1"])].concat());
+//! mosquitto_pub([conn, strs(&["-t", &topic, "-m", "hi"])].concat()).assert_success();
+//! assert_eq!(sub.wait(std::time::Duration::from_secs(5)).stdout, b"hi\n");
+//! let p = pki();                                      // p.ca, p.client_ec_cert, p.server_expired_cert, …
+//! ```
+//!
 //! Integration test files use it with `mod common;`. Every child process the harness starts is
 //! killed when its owner is dropped (also during a panic unwind), is registered for killing at
 //! process exit in case its owner never is dropped (statics), and gets `PR_SET_PDEATHSIG` so it
@@ -21,10 +34,12 @@ pub mod pki;
 pub use broker::{AUTH_PASSWORD, AUTH_USER, Broker, BrokerBuilder, LISTENERS, TlsServer};
 pub use oracle::{
     Background, Prog, Run, RunOutput, help_line_to_mosquitto, help_line_to_ours, mosquitto_pub,
-    mosquitto_sub, normalise_2011, normalise_auto_id, ours_pub, ours_sub, run, start_subscriber,
+    mosquitto_sub, normalise_2011, normalise_auto_id, normalise_trace, ours_pub, ours_sub, run,
+    start_subscriber, start_subscriber_with, strs,
 };
 pub use pki::{KEY_PASSWORD, P12_PASSWORD, Pki, pki};
 
+use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -44,8 +59,12 @@ pub struct TempDir {
 
 impl TempDir {
     /// Creates a fresh, empty directory named `mqtts-<label>-<pid>-<n>-<nanos>`.
+    /// The first call in a process also removes such directories left behind by test
+    /// processes that no longer exist (killed before they could clean up).
     pub fn new(label: &str) -> TempDir {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
+        static SWEEP: Once = Once::new();
+        SWEEP.call_once(remove_stale_temp_dirs);
         loop {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
             let nanos = SystemTime::now()
@@ -68,6 +87,27 @@ impl TempDir {
 
     pub fn join(&self, rel: impl AsRef<Path>) -> PathBuf {
         self.path.join(rel)
+    }
+}
+
+/// Removes `mqtts-*-<pid>-<n>-<nanos>` dirs in the temp dir whose `<pid>` is not running.
+fn remove_stale_temp_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("mqtts-") {
+            continue;
+        }
+        let parts: Vec<&str> = name.rsplitn(4, '-').collect();
+        if parts.len() != 4 || !parts[..3].iter().all(|p| p.parse::<u64>().is_ok()) {
+            continue;
+        }
+        let pid = parts[2];
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }
 
@@ -164,16 +204,25 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// `n` distinct currently free TCP ports on 127.0.0.1 (all held open together while picking,
-/// so they are distinct, then released).
+/// `n` distinct currently free TCP ports on 127.0.0.1. They are held open together while
+/// picking (so they are distinct), then released; a port is never handed out twice in one test
+/// process, so concurrently starting brokers can't pick the same port. (Another process may
+/// still grab one before it is bound: the broker start detects that and retries.)
 pub fn free_ports(n: usize) -> Vec<u16> {
-    let holders: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0"))
-        .collect();
-    holders
-        .iter()
-        .map(|l| l.local_addr().expect("local_addr").port())
-        .collect()
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|p| p.into_inner());
+    let mut holders = Vec::new();
+    let mut ports = Vec::new();
+    while ports.len() < n {
+        assert!(holders.len() < n + 1000, "cannot find {n} free ports");
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+        let port = l.local_addr().expect("local_addr").port();
+        if handed_out.insert(port) {
+            ports.push(port);
+        }
+        holders.push(l);
+    }
+    ports
 }
 
 pub fn free_port() -> u16 {

@@ -720,6 +720,12 @@ pub fn normalise_auto_id(text: &str) -> String {
     String::from_utf8(out).expect("still UTF-8")
 }
 
+/// For comparing `-d` traces (or any output) of mosquitto 2.0.11 and ours across runs:
+/// [`normalise_2011`] then [`normalise_auto_id`].
+pub fn normalise_trace(text: &str) -> String {
+    normalise_auto_id(&normalise_2011(text))
+}
+
 /// `Use 'mosquitto_pub --help'` → `Use 'mqtts-pub --help'` (and sub), so mosquitto's usage
 /// error output can be compared with ours.
 pub fn help_line_to_ours(text: &str) -> String {

@@ -68,6 +68,10 @@ pub struct Pki {
     pub server_not_yet_valid_cert: PathBuf,
     /// Server certificate for localhost signed by the untrusted CA.
     pub server_untrusted_cert: PathBuf,
+    /// Good server certificate for localhost that expires 10 days from now.
+    pub server_expiring_cert: PathBuf,
+    /// Server certificate with CN=localhost and no subjectAltName at all (CN fallback).
+    pub server_cn_only_cert: PathBuf,
 
     /// Good RSA client certificate (CN=mqtts-client-rsa) and its key (PKCS#8).
     pub client_rsa_cert: PathBuf,
@@ -364,6 +368,17 @@ impl Pki {
             server("localhost", LOCALHOST_DNS, LOCALHOST_IPS, good.0, good.1),
         );
 
+        let server_expiring = issue(
+            &server_pkey,
+            ca,
+            server("localhost", LOCALHOST_DNS, LOCALHOST_IPS, -DAY, 10 * DAY),
+        );
+        let server_cn_only = issue(
+            &server_pkey,
+            ca,
+            server("localhost", &[], &[], good.0, good.1),
+        );
+
         let client_rsa = issue(&client_pkey, ca, client("mqtts-client-rsa", good.0, good.1));
         let client_ec = issue(
             &client_ec_pkey,
@@ -460,6 +475,8 @@ impl Pki {
             server_expired_cert: write_cert(d, "server-expired.crt", &server_expired),
             server_not_yet_valid_cert: write_cert(d, "server-not-yet-valid.crt", &server_future),
             server_untrusted_cert: write_cert(d, "server-untrusted.crt", &server_untrusted),
+            server_expiring_cert: write_cert(d, "server-expiring.crt", &server_expiring),
+            server_cn_only_cert: write_cert(d, "server-cn-only.crt", &server_cn_only),
             client_rsa_cert: write_cert(d, "client-rsa.crt", &client_rsa),
             client_rsa_key: write_key(d, "client-rsa.key", &client_pkey),
             client_rsa_key_pkcs1,
