@@ -345,10 +345,16 @@ fn a_lost_connection_is_noticed_while_waiting_for_input() {
     }
     let out = p.kill();
     assert_eq!(out.code, Some(7), "{out}");
-    assert_eq!(
-        out.stderr_str(),
-        "Error: The connection was lost.\n\
-         All 2 lines published were confirmed by the broker; input after line 2 was not published.\n"
+    // (The broker logs its PUBACK before writing it; killed right then, the second PUBACK
+    // may never arrive, and the count says so.)
+    let err = out.stderr_str();
+    assert!(
+        err == "Error: The connection was lost.\n\
+                All 2 lines published were confirmed by the broker; input after line 2 was not published.\n"
+            || err
+                == "Error: The connection was lost.\n\
+                    1 of the 2 lines published were not confirmed by the broker; input after line 2 was not published.\n",
+        "{out}"
     );
     assert!(!out.stdout_str().contains("sending DISCONNECT"), "{out}");
 }
