@@ -935,6 +935,11 @@ fn sub_reconnects_resubscribes_and_gets_queued_messages() {
     assert!(broker.wait_for_log_count("Sending SUBACK to recon-ours", 2, WAIT));
     publish(&broker, &["-t", &t, "-m", "after", "-q", "1"]);
     assert!(ours.wait_for_stdout(&format!("{t} after\n"), WAIT));
+    assert!(
+        theirs.wait_for_stdout(&format!("{t} after\n"), WAIT),
+        "{}",
+        theirs.stdout_str()
+    );
     let theirs = theirs.stop_with(libc::SIGINT, WAIT);
     let ours = ours.stop_with(libc::SIGINT, WAIT);
     assert_eq!((ours.code, theirs.code), (Some(0), Some(0)));
