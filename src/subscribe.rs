@@ -11,8 +11,6 @@
 //!
 //! * `--remove-retained` with `-C` or `--retained-only`: the run ends (0) once the broker
 //!   acknowledged every clearing PUBLISH; 2.0.20 never disconnects then (it hangs).
-//! * `-A` is refused (`Error: -A (bind address) is not supported by mqtts.`, exit 1):
-//!   paho.mqtt.c cannot bind the local end of its socket.
 //! * `--nodelay` changes nothing: paho.mqtt.c always sets TCP_NODELAY on TCP sockets
 //!   (on a unix socket the `-d` warning is printed as mosquitto prints it).
 //! * A closed stdout ends the process by SIGPIPE (shell status 141) as 2.0.20, even when
