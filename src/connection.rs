@@ -265,7 +265,12 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool) -> Failure {
             }
             f
         }
-        _ => crate::tls::diagnose(&plan.host, plan.port, plan.tls.as_ref()),
+        _ => crate::tls::diagnose_after(
+            &plan.host,
+            plan.port,
+            plan.tls.as_ref(),
+            plan.connect_timeout,
+        ),
     }
 }
 

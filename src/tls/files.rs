@@ -410,9 +410,30 @@ fn load_pkcs12(opts: &Options, path: &str, plan: &mut TlsPlan) -> Result<Identit
     })
 }
 
+/// A warning when the `--key-password-file` can be read (or written) by other users.
+fn password_file_warning(path: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        let p = printable(path);
+        format!(
+            "Warning: --key-password-file {p} is accessible by other users (mode {:04o}); \
+             make it private: chmod 600 {p}",
+            mode & 0o7777
+        )
+    })
+}
+
 /// All file checks for `plan` (TLS is on).
 pub(crate) fn check(opts: &Options, plan: &mut TlsPlan) -> Result<(), Failure> {
     let t = &opts.tls;
+    if let Some(w) = t
+        .key_password_file
+        .as_deref()
+        .and_then(password_file_warning)
+    {
+        plan.warnings.push(w);
+    }
     let warn = t.cert_expiry_warn.unwrap_or(super::DEFAULT_EXPIRY_WARN);
     if let Some(f) = &t.cafile {
         let certs = load_certs("--cafile", f)?;
