@@ -40,5 +40,12 @@ fuzz_target!(|data: &[u8]| {
         properties: &props[..n_props],
     };
     let mut buf = Vec::new();
-    let _ = out.write_message_at(&msg, Timestamp { secs, nanos: u32::from(head[0]) * 3_000_000 }, &mut buf);
+    let _ = out.write_message_at(
+        &msg,
+        Timestamp {
+            secs,
+            nanos: u32::from(head[0]) * 3_000_000,
+        },
+        &mut buf,
+    );
 });

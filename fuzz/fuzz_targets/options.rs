@@ -12,7 +12,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
-    let client = if first & 1 == 0 { Client::Pub } else { Client::Sub };
+    let client = if first & 1 == 0 {
+        Client::Pub
+    } else {
+        Client::Sub
+    };
     let args: Vec<OsString> = rest
         .split(|&b| b == 0)
         .map(|w| OsString::from_vec(w.to_vec()))
@@ -40,6 +44,6 @@ fuzz_target!(|data: &[u8]| {
             // With --quiet some messages are empty; the help line still goes out.
             let (stderr, _, _) = options::render(client, &e);
             assert!(!stderr.is_empty() || e.usage_on_stdout, "{e:?}");
-        },
+        }
     }
 });
