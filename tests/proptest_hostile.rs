@@ -247,7 +247,9 @@ fn format_bytes() -> impl Strategy<Value = Vec<u8>> {
             .prop_map(|(flags, c)| { let mut v = b"%".to_vec(); v.extend(flags.into_bytes()); v.push(c); v }),
         2 => any::<u8>().prop_map(|c| vec![b'@', c]),
         2 => any::<u8>().prop_map(|c| vec![b'\\', c]),
-        1 => Just(b"%99999999999999999999999d".to_vec()),
+        1 => ("[-0]{0,2}[1-9][0-9]{4}", prop::sample::select(b"lmqCDEFS".to_vec()))
+            .prop_map(|(w, c)| { let mut v = b"%".to_vec(); v.extend(w.into_bytes()); v.push(c); v }),
+        1 => Just(b"%99999999999999999999999l".to_vec()),
         1 => Just(b"%.99999999999999999999p".to_vec()),
     ];
     prop::collection::vec(piece, 0..8).prop_map(|v| v.concat())
@@ -392,5 +394,32 @@ proptest! {
             Ok(None) => prop_assert!(false, "port 8883 must mean TLS"),
             Err(f) => check_failure(&f, "tls::plan"),
         }
+    }
+}
+
+/// Found by `fuzz/run format`: widths above 65535 for the integer conversions panicked in
+/// Rust's formatter (`{:w$}`); they are padded by hand now, like printf.
+#[test]
+fn huge_integer_widths_do_not_panic() {
+    let msg = Received {
+        topic: "t",
+        payload: b"abc",
+        qos: 1,
+        retain: false,
+        mid: 7,
+        properties: &[Property::MessageExpiryInterval(u32::MAX)],
+    };
+    let render = |f: &str| {
+        let out = Output::new(false, false, Some(f), false).with_zone(Zone::Fixed(0));
+        let mut buf = Vec::new();
+        out.write_message_at(&msg, Timestamp { secs: 0, nanos: 0 }, &mut buf);
+        buf
+    };
+    assert_eq!(render("%-5l|%05l|%5l|%m"), b"3    |00003|    3|7");
+    // mosquitto prints the expiry interval through a signed int: -1 here.
+    assert_eq!(render("%05E|%-4E|%4E"), b"-0001|-1  |  -1");
+    for f in ["%070000l", "%-70000m", "%1048576E"] {
+        let out = render(f);
+        assert!(out.len() >= 70000, "{f}: {} bytes", out.len());
     }
 }
