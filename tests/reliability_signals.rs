@@ -37,13 +37,20 @@ fn sub_signal_mid_stream(sig: i32) {
         publisher.write_stdin(chunk.as_bytes()).unwrap();
         sent += 1;
     }
-    assert!(sub.wait_for_lines(500, Duration::from_secs(10)), "no stream");
+    assert!(
+        sub.wait_for_lines(500, Duration::from_secs(10)),
+        "no stream"
+    );
     // Keep it streaming while the signal lands.
     publisher.write_stdin(chunk.as_bytes()).unwrap();
     let out = sub.stop_with(sig, Duration::from_secs(10));
     publisher.close_stdin();
     let _ = publisher.wait(Duration::from_secs(10));
-    assert_eq!(out.code, Some(0), "signal {sig} should end mqtts-sub with 0:\n{out}");
+    assert_eq!(
+        out.code,
+        Some(0),
+        "signal {sig} should end mqtts-sub with 0:\n{out}"
+    );
     let text = out.stdout_str();
     assert!(text.ends_with('\n'), "partial last line after signal {sig}");
     assert!(
@@ -53,7 +60,11 @@ fn sub_signal_mid_stream(sig: i32) {
     );
     assert!(out.stderr.is_empty(), "{out}");
     assert!(
-        b.wait_for_log_count(&format!("Client {id} disconnected"), 1, Duration::from_secs(5)),
+        b.wait_for_log_count(
+            &format!("Client {id} disconnected"),
+            1,
+            Duration::from_secs(5)
+        ),
         "broker did not log a clean disconnect of {id}:\n{}",
         b.main_log()
     );
@@ -97,7 +108,13 @@ fn pub_line_mode_is_killed_by_signals() {
             [b.client_args("plain"), strs(&["-t", &topic, "-i", &topic])].concat(),
         );
         let mut publisher = Run::prog(Prog::OursPub)
-            .args([b.client_args("plain"), strs(&["-t", &topic, "-l", "-q", "1"])].concat())
+            .args(
+                [
+                    b.client_args("plain"),
+                    strs(&["-t", &topic, "-l", "-q", "1"]),
+                ]
+                .concat(),
+            )
             .stdin_pipe()
             .spawn();
         publisher.write_stdin(b"one\ntwo\n").unwrap();
