@@ -37,6 +37,9 @@ pub struct Connection {
     next_tag: u64,
     /// Packet events seen while waiting for DISCONNECT to go out; see [`Connection::try_next`].
     after_disconnect: Vec<PacketEvent>,
+    /// Messages that arrived while a connect was awaited (a resumed session's queue comes
+    /// right after CONNACK), handed out first by [`Connection::next`]/[`Connection::try_next`].
+    deferred: std::cell::RefCell<std::collections::VecDeque<Event>>,
 }
 
 /// Start-up work that must happen before the first paho client exists.
@@ -133,6 +136,7 @@ impl Connection {
             waiter: wtx,
             next_tag: 0,
             after_disconnect: Vec::new(),
+            deferred: Default::default(),
         })
     }
 
@@ -146,6 +150,20 @@ impl Connection {
 
     /// Next event; None when `deadline` passes first.
     pub fn next(&self, deadline: Option<Instant>) -> Option<Event> {
+        if let Some(ev) = self.deferred.borrow_mut().pop_front() {
+            return Some(ev);
+        }
+        match deadline {
+            None => self.rx.recv().ok(),
+            Some(d) => self
+                .rx
+                .recv_timeout(d.saturating_duration_since(Instant::now()))
+                .ok(),
+        }
+    }
+
+    /// Next event from the channel only (not the deferred messages).
+    fn rx_next(&self, deadline: Option<Instant>) -> Option<Event> {
         match deadline {
             None => self.rx.recv().ok(),
             Some(d) => self
@@ -159,6 +177,9 @@ impl Connection {
     pub fn try_next(&mut self) -> Option<Event> {
         if !self.after_disconnect.is_empty() {
             return Some(Event::Packet(self.after_disconnect.remove(0)));
+        }
+        if let Some(ev) = self.deferred.borrow_mut().pop_front() {
+            return Some(ev);
         }
         self.rx.try_recv().ok()
     }
@@ -201,8 +222,11 @@ impl Connection {
     ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
         let mut seen = Vec::new();
         loop {
-            match self.next(deadline) {
+            match self.rx_next(deadline) {
                 Some(Event::Packet(p)) => seen.push(p),
+                // A resumed session's messages can come before the connect completes:
+                // keep them for the run loop (dropping them lost messages on reconnect).
+                Some(m @ Event::Message(_)) => self.deferred.borrow_mut().push_back(m),
                 Some(Event::Done(t, r)) if t == tag => {
                     return (seen, r.map_err(|e| connect_failure(e, plan, pub_style)));
                 }

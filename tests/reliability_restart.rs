@@ -196,3 +196,41 @@ fn persistent_sub_survives_broker_restart() {
     );
     assert!(out.stderr.is_empty(), "reconnect must be silent:\n{out}");
 }
+
+/// Messages queued for a persistent session while mqtts-sub was not running come right
+/// after the CONNACK of the next run, before the connect request completes; they were
+/// dropped there (found by the restart test above; fixed in `Connection::await_done`).
+#[test]
+fn persistent_sub_gets_messages_queued_while_away() {
+    let b = Broker::shared();
+    let conn = b.client_args("plain");
+    let topic = unique_topic("queued");
+    let id = format!("queued-{}", std::process::id());
+    let sub_args = [
+        conn.clone(),
+        strs(&["-t", &topic, "-q", "1", "-c", "-i", &id]),
+    ]
+    .concat();
+    // Create the session, then leave.
+    let first = start_subscriber(b, Prog::OursSub, &sub_args);
+    first
+        .stop_with(libc::SIGTERM, Duration::from_secs(10))
+        .assert_success();
+    const N: usize = 200;
+    let input: String = (1..=N).map(|i| format!("{}\n", line(i))).collect();
+    Run::prog(Prog::MosquittoPub)
+        .args([conn, strs(&["-t", &topic, "-l", "-q", "1"])].concat())
+        .stdin(input)
+        .run()
+        .assert_success();
+    let out = Run::prog(Prog::OursSub)
+        .args(&sub_args)
+        .args(["-C", &N.to_string()])
+        .timeout(Duration::from_secs(20))
+        .run();
+    out.assert_success();
+    let text = out.stdout_str();
+    let got: Vec<&str> = text.lines().collect();
+    let want: Vec<String> = (1..=N).map(line).collect();
+    assert_eq!(got, want, "{out}");
+}
