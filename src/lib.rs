@@ -6,6 +6,7 @@
 //! exit codes and `cli` what both binaries' `main` do.
 
 pub mod cli;
+pub mod completions;
 pub mod config_file;
 pub mod connection;
 pub mod exit;

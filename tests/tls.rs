@@ -1,13 +1,44 @@
 //! TLS: plan rules, file checks, and the diagnosis of each failure class in
 //! docs tls-diagnostics.md against real mosquitto listeners and `openssl s_server`.
 
-mod tls_support;
+mod common;
 
+use common::pki::{CA_CN, CertSpec, UNTRUSTED_CA_CN, Usage};
+use common::*;
 use mqtts::exit::Failure;
-use mqtts::options::Options;
+use mqtts::options::{Client, Options};
 use mqtts::tls::{self, TlsPlan};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
-use tls_support::*;
+
+const DAY: i64 = 86_400;
+
+fn opts() -> Options {
+    mqtts::options::defaults(Client::Pub)
+}
+
+/// A path as the `String` the options hold.
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// The last component of a path (what the messages are checked to name).
+fn file_name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// Writes `data` to `dir/name` and returns the path (password files, files that are not PEM).
+fn write_file(dir: &TempDir, name: &str, data: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, data).unwrap();
+    s(&p)
+}
+
+/// A --key-password-file holding `password` and a newline.
+fn password_file(dir: &TempDir, name: &str, password: &str) -> String {
+    write_file(dir, name, format!("{password}\n").as_bytes())
+}
 
 fn plan_ok(o: &Options, port: u16) -> TlsPlan {
     match tls::plan(o, port) {
@@ -41,12 +72,12 @@ fn assert_has(f: &Failure, code: i32, needles: &[&str]) {
 }
 
 fn with_ca(o: &mut Options) {
-    o.tls.cafile = Some(pki().path("ca.crt"));
+    o.tls.cafile = Some(s(&pki().ca));
 }
 
 fn client_cert(o: &mut Options) {
-    o.tls.cert = Some(pki().path("client.crt"));
-    o.tls.key = Some(pki().path("client.key"));
+    o.tls.cert = Some(s(&pki().client_rsa_cert));
+    o.tls.key = Some(s(&pki().client_rsa_key));
 }
 
 /// diagnose, bounded in time.
@@ -198,7 +229,7 @@ fn missing_cafile() {
 fn missing_key_and_unreadable_dir() {
     let mut o = opts();
     with_ca(&mut o);
-    o.tls.cert = Some(pki().path("client.crt"));
+    o.tls.cert = Some(s(&pki().client_rsa_cert));
     o.tls.key = Some("/nonexistent/client.key".into());
     assert_has(
         &plan_err(&o, 8883),
@@ -206,25 +237,30 @@ fn missing_key_and_unreadable_dir() {
         &["--key /nonexistent/client.key", "No such file"],
     );
     let mut o = opts();
-    o.tls.cafile = Some(pki().dir.to_string_lossy().into_owned());
+    o.tls.cafile = Some(s(&pki().dir));
     assert_has(&plan_err(&o, 8883), 1, &["--cafile", "Is a directory"]);
 }
 
 #[test]
 fn not_pem_files() {
     let pki = pki();
+    let dir = TempDir::new("tls-not-pem");
     let mut o = opts();
-    o.tls.cafile = Some(pki.path("client.der"));
+    o.tls.cafile = Some(s(&pki.ca_der));
     assert_has(
         &plan_err(&o, 8883),
         1,
-        &["client.der", "DER", "openssl x509 -inform der"],
+        &[&file_name(&pki.ca_der), "DER", "openssl x509 -inform der"],
     );
-    o.tls.cafile = Some(pki.path("garbage.txt"));
+    o.tls.cafile = Some(write_file(
+        &dir,
+        "garbage.txt",
+        b"this is not a certificate\n",
+    ));
     assert_has(&plan_err(&o, 8883), 1, &["garbage.txt", "not PEM"]);
-    o.tls.cafile = Some(pki.path("empty.pem"));
+    o.tls.cafile = Some(write_file(&dir, "empty.pem", b""));
     assert_has(&plan_err(&o, 8883), 1, &["empty.pem", "is empty"]);
-    o.tls.cafile = Some(pki.path("client.key"));
+    o.tls.cafile = Some(s(&pki.client_rsa_key));
     assert_has(
         &plan_err(&o, 8883),
         1,
@@ -233,17 +269,24 @@ fn not_pem_files() {
 
     let mut o = opts();
     with_ca(&mut o);
-    o.tls.cert = Some(pki.path("client.p12"));
-    o.tls.key = Some(pki.path("client.key"));
+    o.tls.cert = Some(s(&pki.client_p12));
+    o.tls.key = Some(s(&pki.client_rsa_key));
     assert_has(&plan_err(&o, 8883), 1, &["--cert", "PKCS#12", "--pkcs12"]);
-    o.tls.cert = Some(pki.path("client.crt"));
-    o.tls.key = Some(pki.path("client-key.der"));
+    o.tls.cert = Some(s(&pki.client_rsa_cert));
+    let key =
+        openssl::pkey::PKey::private_key_from_pem(&std::fs::read(&pki.client_rsa_key).unwrap())
+            .unwrap();
+    o.tls.key = Some(write_file(
+        &dir,
+        "client-key.der",
+        &key.private_key_to_der().unwrap(),
+    ));
     assert_has(
         &plan_err(&o, 8883),
         1,
         &["--key", "DER", "openssl pkey -inform der"],
     );
-    o.tls.key = Some(pki.path("client.crt"));
+    o.tls.key = Some(s(&pki.client_rsa_cert));
     assert_has(&plan_err(&o, 8883), 1, &["--key", "swapped"]);
 }
 
@@ -251,11 +294,11 @@ fn not_pem_files() {
 fn cert_without_key_and_reverse() {
     let mut o = opts();
     with_ca(&mut o);
-    o.tls.cert = Some(pki().path("client.crt"));
+    o.tls.cert = Some(s(&pki().client_rsa_cert));
     assert_has(&plan_err(&o, 8883), 1, &["--cert", "without --key"]);
     let mut o = opts();
     with_ca(&mut o);
-    o.tls.key = Some(pki().path("client.key"));
+    o.tls.key = Some(s(&pki().client_rsa_key));
     assert_has(&plan_err(&o, 8883), 1, &["--key", "without --cert"]);
 }
 
@@ -263,16 +306,16 @@ fn cert_without_key_and_reverse() {
 fn key_does_not_match_cert() {
     let mut o = opts();
     with_ca(&mut o);
-    o.tls.cert = Some(pki().path("client.crt"));
-    o.tls.key = Some(pki().path("other-client.key"));
+    o.tls.cert = Some(s(&pki().client_mismatch_cert));
+    o.tls.key = Some(s(&pki().client_mismatch_key));
     let f = plan_err(&o, 8883);
     assert_has(
         &f,
         1,
         &[
             "does not match",
-            &pki().path("client.crt"),
-            &pki().path("other-client.key"),
+            &s(&pki().client_mismatch_cert),
+            &s(&pki().client_mismatch_key),
         ],
     );
 }
@@ -280,10 +323,12 @@ fn key_does_not_match_cert() {
 #[test]
 fn encrypted_key_passwords() {
     let pki = pki();
+    let dir = TempDir::new("tls-key-pw");
+    let key_name = file_name(&pki.client_encrypted_key);
     let mut o = opts();
     with_ca(&mut o);
-    o.tls.cert = Some(pki.path("client.crt"));
-    o.tls.key = Some(pki.path("client-enc.key"));
+    o.tls.cert = Some(s(&pki.client_encrypted_cert));
+    o.tls.key = Some(s(&pki.client_encrypted_key));
     // No --key-password-file, no env var (not set in tests), no terminal.
     if std::env::var_os(tls::KEY_PASSWORD_ENV).is_none() {
         let f = plan_err(&o, 8883);
@@ -291,20 +336,20 @@ fn encrypted_key_passwords() {
             &f,
             1,
             &[
-                "client-enc.key",
+                &key_name,
                 "encrypted",
                 "--key-password-file",
                 tls::KEY_PASSWORD_ENV,
             ],
         );
     }
-    o.tls.key_password_file = Some(pki.path("wrongpw.txt"));
+    o.tls.key_password_file = Some(password_file(&dir, "wrongpw.txt", "not it"));
     assert_has(
         &plan_err(&o, 8883),
         1,
-        &["wrong password", "client-enc.key", "wrongpw.txt"],
+        &["wrong password", &key_name, "wrongpw.txt"],
     );
-    o.tls.key_password_file = Some(pki.path("keypw.txt"));
+    o.tls.key_password_file = Some(password_file(&dir, "keypw.txt", KEY_PASSWORD));
     let p = plan_ok(&o, 8883);
     assert!(p.key_password.is_some());
     assert!(
@@ -317,12 +362,17 @@ fn encrypted_key_passwords() {
 #[test]
 fn pkcs12_is_handed_over_in_memory() {
     let pki = pki();
+    let dir = TempDir::new("tls-p12-pw");
     let mut o = opts();
     with_ca(&mut o);
-    o.tls.pkcs12 = Some(pki.path("client.p12"));
-    o.tls.key_password_file = Some(pki.path("wrongpw.txt"));
-    assert_has(&plan_err(&o, 8883), 1, &["wrong password", "client.p12"]);
-    o.tls.key_password_file = Some(pki.path("p12pw.txt"));
+    o.tls.pkcs12 = Some(s(&pki.client_p12));
+    o.tls.key_password_file = Some(password_file(&dir, "wrongpw.txt", "not it"));
+    assert_has(
+        &plan_err(&o, 8883),
+        1,
+        &["wrong password", &file_name(&pki.client_p12)],
+    );
+    o.tls.key_password_file = Some(password_file(&dir, "p12pw.txt", P12_PASSWORD));
     let p = plan_ok(&o, 8883);
     let path = p.cert.clone().unwrap();
     assert!(path.starts_with("/proc/self/fd/"), "{path}");
@@ -330,7 +380,7 @@ fn pkcs12_is_handed_over_in_memory() {
     assert!(target.to_string_lossy().contains("memfd:"), "{target:?}");
     let pem = std::fs::read_to_string(&path).unwrap();
     assert!(pem.contains("BEGIN CERTIFICATE") && pem.contains("BEGIN PRIVATE KEY"));
-    o.tls.cert = Some(pki.path("client.crt"));
+    o.tls.cert = Some(s(&pki.client_rsa_cert));
     assert_has(&plan_err(&o, 8883), 1, &["--pkcs12", "--cert"]);
 }
 
@@ -339,14 +389,15 @@ fn expired_and_expiring_certs() {
     let pki = pki();
     let mut o = opts();
     with_ca(&mut o);
-    o.tls.cert = Some(pki.path("expired-client.crt"));
-    o.tls.key = Some(pki.path("client.key"));
+    o.tls.cert = Some(s(&pki.client_expired_cert));
+    o.tls.key = Some(s(&pki.client_expired_key));
     assert_has(
         &plan_err(&o, 8883),
         1,
         &["client certificate", "expired on", "GMT"],
     );
-    o.tls.cert = Some(pki.path("soon-client.crt"));
+    o.tls.cert = Some(s(&pki.client_expiring_cert));
+    o.tls.key = Some(s(&pki.client_expiring_key));
     let p = plan_ok(&o, 8883);
     let w = p.warnings.join("\n");
     assert!(
@@ -356,8 +407,23 @@ fn expired_and_expiring_certs() {
     o.tls.cert_expiry_warn = Some(Duration::from_secs(86400));
     assert!(plan_ok(&o, 8883).warnings.is_empty());
 
+    // The file check looks at the validity dates only, so a leaf cert of the trusted CA
+    // stands in for an expired CA certificate.
+    let dir = TempDir::new("tls-expired-ca");
+    let (expired_ca, _) = pki.issue(
+        dir.path(),
+        "expired-ca",
+        &CertSpec {
+            common_name: "expired CA",
+            dns: &[],
+            ips: &[],
+            not_before: -400 * DAY,
+            not_after: -10 * DAY,
+            usage: Usage::Server,
+        },
+    );
     let mut o = opts();
-    o.tls.cafile = Some(pki.path("expired-ca.crt"));
+    o.tls.cafile = Some(s(&expired_ca));
     assert_has(
         &plan_err(&o, 8883),
         1,
@@ -395,34 +461,34 @@ fn network_dns_failure() {
 
 #[test]
 fn server_cert_not_trusted() {
-    let b = mosquitto(&[&tls_listener("server.crt")]);
+    let port = Broker::shared().port("tls");
     let mut o = opts();
-    o.tls.cafile = Some(pki().path("other-ca.crt"));
-    let p = plan_ok(&o, b.port());
-    let f = diag("localhost", b.port(), Some(&p));
+    o.tls.cafile = Some(s(&pki().untrusted_ca));
+    let p = plan_ok(&o, port);
+    let f = diag("localhost", port, Some(&p));
     assert_has(
         &f,
         tls::SERVER_CERT_UNTRUSTED,
         &[
             "not trusted",
-            "other-ca.crt",
+            &file_name(&pki().untrusted_ca),
             "subject O=mqtts tests, CN=localhost",
-            "issuer O=mqtts tests, CN=mqtts test CA",
+            &format!("issuer O=mqtts tests, CN={CA_CN}"),
         ],
     );
     // The OS store does not know the test CA either.
     let p = plan_ok(&opts(), 8883);
-    let f = diag("localhost", b.port(), Some(&p));
+    let f = diag("localhost", port, Some(&p));
     assert_has(&f, tls::SERVER_CERT_UNTRUSTED, &["OS trust store"]);
 }
 
 #[test]
 fn server_cert_expired() {
-    let b = mosquitto(&[&tls_listener("expired-server.crt")]);
+    let port = Broker::shared().port("expired");
     let mut o = opts();
     with_ca(&mut o);
-    let p = plan_ok(&o, b.port());
-    let f = diag("localhost", b.port(), Some(&p));
+    let p = plan_ok(&o, port);
+    let f = diag("localhost", port, Some(&p));
     assert_has(
         &f,
         tls::SERVER_CERT_EXPIRED,
@@ -432,11 +498,11 @@ fn server_cert_expired() {
 
 #[test]
 fn hostname_mismatch() {
-    let b = mosquitto(&[&tls_listener("wrongname.crt")]);
+    let port = Broker::shared().port("wrong_host");
     let mut o = opts();
     with_ca(&mut o);
-    let p = plan_ok(&o, b.port());
-    let f = diag("localhost", b.port(), Some(&p));
+    let p = plan_ok(&o, port);
+    let f = diag("localhost", port, Some(&p));
     assert_has(
         &f,
         tls::HOSTNAME_MISMATCH,
@@ -447,12 +513,12 @@ fn hostname_mismatch() {
         ],
     );
     // IP literal too.
-    let f = diag("127.0.0.1", b.port(), Some(&p));
+    let f = diag("127.0.0.1", port, Some(&p));
     assert_has(&f, tls::HOSTNAME_MISMATCH, &["127.0.0.1"]);
     // --insecure: no name check, the probe handshake works.
     o.tls.insecure = true;
-    let p = plan_ok(&o, b.port());
-    let f = diag("localhost", b.port(), Some(&p));
+    let p = plan_ok(&o, port);
+    let f = diag("localhost", port, Some(&p));
     assert_has(&f, tls::TLS_FAILED, &["same settings works"]);
 }
 
@@ -466,14 +532,11 @@ fn both_versions(o: &Options, port: u16) -> Vec<TlsPlan> {
 
 #[test]
 fn client_cert_required() {
-    let b = mosquitto(&[&format!(
-        "{}require_certificate true\n",
-        tls_listener("server.crt")
-    )]);
+    let port = Broker::shared().port("mtls");
     let mut o = opts();
     with_ca(&mut o);
-    for p in both_versions(&o, b.port()) {
-        let f = diag("localhost", b.port(), Some(&p));
+    for p in both_versions(&o, port) {
+        let f = diag("localhost", port, Some(&p));
         assert_has(
             &f,
             tls::CLIENT_CERT_REQUIRED,
@@ -484,24 +547,21 @@ fn client_cert_required() {
 
 #[test]
 fn client_cert_rejected() {
-    let b = mosquitto(&[&format!(
-        "{}require_certificate true\n",
-        tls_listener("server.crt")
-    )]);
+    let port = Broker::shared().port("mtls");
     let mut o = opts();
     with_ca(&mut o);
-    o.tls.cert = Some(pki().path("other-client.crt"));
-    o.tls.key = Some(pki().path("other-client.key"));
-    for p in both_versions(&o, b.port()) {
-        let f = diag("localhost", b.port(), Some(&p));
+    o.tls.cert = Some(s(&pki().client_untrusted_cert));
+    o.tls.key = Some(s(&pki().client_untrusted_key));
+    for p in both_versions(&o, port) {
+        let f = diag("localhost", port, Some(&p));
         assert_has(
             &f,
             tls::CLIENT_CERT_REJECTED,
             &[
                 "rejected the client certificate",
                 "unknown CA",
-                "issuer O=mqtts tests, CN=other CA",
-                "other-client.crt",
+                &format!("issuer O=mqtts tests, CN={UNTRUSTED_CA_CN}"),
+                &file_name(&pki().client_untrusted_cert),
             ],
         );
     }
@@ -509,15 +569,12 @@ fn client_cert_rejected() {
 
 #[test]
 fn version_refused() {
-    let b = mosquitto(&[&format!(
-        "{}tls_version tlsv1.3\n",
-        tls_listener("server.crt")
-    )]);
+    let port = Broker::shared().port("tls13");
     let mut o = opts();
     with_ca(&mut o);
     o.tls.tls_max_version = Some("tlsv1.2".into());
-    let p = plan_ok(&o, b.port());
-    let f = diag("localhost", b.port(), Some(&p));
+    let p = plan_ok(&o, port);
+    let f = diag("localhost", port, Some(&p));
     assert_has(
         &f,
         tls::TLS_NEGOTIATION,
@@ -527,12 +584,12 @@ fn version_refused() {
             "With any TLS version the broker negotiates TLSv1.3",
         ],
     );
-    let s = s_server(&["-tls1_2"]);
+    let server = TlsServer::tls12_only();
     let mut o = opts();
     with_ca(&mut o);
     o.tls.tls_version = Some("tlsv1.3".into());
-    let p = plan_ok(&o, s.port());
-    let f = diag("localhost", s.port(), Some(&p));
+    let p = plan_ok(&o, server.port());
+    let f = diag("localhost", server.port(), Some(&p));
     assert_has(
         &f,
         tls::TLS_NEGOTIATION,
@@ -542,34 +599,37 @@ fn version_refused() {
 
 #[test]
 fn cipher_refused() {
-    let b = mosquitto(&[&format!(
-        "{}tls_version tlsv1.2\nciphers ECDHE-ECDSA-AES256-GCM-SHA384\n",
-        tls_listener("server.crt")
-    )]);
+    // The harness's server key is RSA, hence ECDHE-RSA suites.
+    let b = Broker::builder()
+        .tls12only(false)
+        .listener_config("tls", "tls_version tlsv1.2")
+        .listener_config("tls", "ciphers ECDHE-RSA-AES256-GCM-SHA384")
+        .start();
+    let port = b.port("tls");
     let mut o = opts();
     with_ca(&mut o);
-    o.tls.ciphers = Some("ECDHE-ECDSA-AES128-GCM-SHA256".into());
+    o.tls.ciphers = Some("ECDHE-RSA-AES128-GCM-SHA256".into());
     // mosquitto's listener tls_version is a minimum: keep the client on TLS 1.2.
     o.tls.tls_max_version = Some("tlsv1.2".into());
-    let p = plan_ok(&o, b.port());
-    let f = diag("localhost", b.port(), Some(&p));
+    let p = plan_ok(&o, port);
+    let f = diag("localhost", port, Some(&p));
     assert_has(
         &f,
         tls::TLS_NEGOTIATION,
         &[
-            "ciphers ECDHE-ECDSA-AES128-GCM-SHA256",
-            "With no --ciphers/--tls-alpn the broker negotiates TLSv1.2 with ECDHE-ECDSA-AES256-GCM-SHA384",
+            "ciphers ECDHE-RSA-AES128-GCM-SHA256",
+            "With no --ciphers/--tls-alpn the broker negotiates TLSv1.2 with ECDHE-RSA-AES256-GCM-SHA384",
         ],
     );
 }
 
 #[test]
 fn tls_to_plain_port() {
-    let b = mosquitto(&[""]);
+    let port = Broker::shared().port("plain");
     let mut o = opts();
     with_ca(&mut o);
-    let p = plan_ok(&o, b.port());
-    let f = diag("localhost", b.port(), Some(&p));
+    let p = plan_ok(&o, port);
+    let f = diag("localhost", port, Some(&p));
     assert_has(
         &f,
         tls::TLS_TO_PLAIN_PORT,
@@ -579,27 +639,27 @@ fn tls_to_plain_port() {
 
 #[test]
 fn plain_to_tls_port() {
-    let b = mosquitto(&[&tls_listener("server.crt")]);
-    let f = diag("localhost", b.port(), None);
+    let b = Broker::shared();
+    let f = diag("localhost", b.port("tls"), None);
     assert_has(
         &f,
         tls::PLAIN_TO_TLS_PORT,
         &["expects TLS", "--cafile", "mqtts://"],
     );
     // And a plain port is not mistaken for one.
-    let b = mosquitto(&[""]);
-    let f = diag("localhost", b.port(), None);
+    let f = diag("localhost", b.port("plain"), None);
     assert_ne!(f.code, tls::PLAIN_TO_TLS_PORT, "{}", text(&f));
 }
 
 #[test]
 fn alpn_refused() {
-    let s = s_server(&["-alpn", "not-mqtt"]);
+    let pki = pki();
+    let server = TlsServer::start(&pki.server_cert, &pki.server_key, &["-alpn", "not-mqtt"]);
     let mut o = opts();
     with_ca(&mut o);
     o.tls.tls_alpn = Some("mqtt".into());
-    let p = plan_ok(&o, s.port());
-    let f = diag("localhost", s.port(), Some(&p));
+    let p = plan_ok(&o, server.port());
+    let f = diag("localhost", server.port(), Some(&p));
     assert_has(
         &f,
         tls::TLS_NEGOTIATION,
@@ -634,22 +694,20 @@ fn network_unreachable_or_silent() {
 
 #[test]
 fn server_cert_expiry_warning() {
-    let b = mosquitto(&[
-        &tls_listener("soon-server.crt"),
-        &tls_listener("server.crt"),
-    ]);
+    let b = Broker::shared();
+    let (soon, good) = (b.port("expiring_soon"), b.port("tls"));
     let mut o = opts();
     with_ca(&mut o);
-    let p = plan_ok(&o, b.ports[0]);
-    let w = tls::server_cert_warning("localhost", b.ports[0], &p).expect("a warning");
+    let p = plan_ok(&o, soon);
+    let w = tls::server_cert_warning("localhost", soon, &p).expect("a warning");
     assert!(
         w.starts_with("Warning: ") && w.contains("CN=localhost") && w.contains("expires on"),
         "{w}"
     );
-    assert!(tls::server_cert_warning("localhost", b.ports[1], &p).is_none());
+    assert!(tls::server_cert_warning("localhost", good, &p).is_none());
     o.tls.cert_expiry_warn = Some(Duration::from_secs(86400));
-    let p = plan_ok(&o, b.ports[0]);
-    assert!(tls::server_cert_warning("localhost", b.ports[0], &p).is_none());
+    let p = plan_ok(&o, soon);
+    assert!(tls::server_cert_warning("localhost", soon, &p).is_none());
 }
 
 // ---------------------------------------------------------------- through paho
@@ -678,37 +736,66 @@ fn paho_connect(host: &str, port: u16, p: &TlsPlan) -> Result<(), String> {
 
 #[test]
 fn paho_mapping_connects_with_mtls_encrypted_key_and_pkcs12() {
-    let b = mosquitto(&[
-        &format!("{}require_certificate true\n", tls_listener("server.crt")),
-        &tls_listener("wrongname.crt"),
-    ]);
+    let b = Broker::shared();
+    let (mtls, wrong_host) = (b.port("mtls"), b.port("wrong_host"));
     let pki = pki();
+    let dir = TempDir::new("tls-paho-pw");
     let mut o = opts();
     with_ca(&mut o);
-    o.tls.cert = Some(pki.path("client.crt"));
-    o.tls.key = Some(pki.path("client-enc.key"));
-    o.tls.key_password_file = Some(pki.path("keypw.txt"));
-    let p = plan_ok(&o, b.ports[0]);
-    paho_connect("localhost", b.ports[0], &p).expect("encrypted PEM key");
+    o.tls.cert = Some(s(&pki.client_encrypted_cert));
+    o.tls.key = Some(s(&pki.client_encrypted_key));
+    o.tls.key_password_file = Some(password_file(&dir, "keypw.txt", KEY_PASSWORD));
+    let p = plan_ok(&o, mtls);
+    paho_connect("localhost", mtls, &p).expect("encrypted PEM key");
 
     let mut o = opts();
     with_ca(&mut o);
-    o.tls.pkcs12 = Some(pki.path("client.p12"));
-    o.tls.key_password_file = Some(pki.path("p12pw.txt"));
-    let p = plan_ok(&o, b.ports[0]);
-    paho_connect("localhost", b.ports[0], &p).expect("PKCS#12 via memfd");
+    o.tls.pkcs12 = Some(s(&pki.client_p12));
+    o.tls.key_password_file = Some(password_file(&dir, "p12pw.txt", P12_PASSWORD));
+    let p = plan_ok(&o, mtls);
+    paho_connect("localhost", mtls, &p).expect("PKCS#12 via memfd");
 
     // Host name verification is on by default, off with --insecure.
     let mut o = opts();
     with_ca(&mut o);
-    let p = plan_ok(&o, b.ports[1]);
+    let p = plan_ok(&o, wrong_host);
     assert!(
-        paho_connect("localhost", b.ports[1], &p).is_err(),
+        paho_connect("localhost", wrong_host, &p).is_err(),
         "name mismatch must fail"
     );
     o.tls.insecure = true;
-    let p = plan_ok(&o, b.ports[1]);
-    paho_connect("localhost", b.ports[1], &p).expect("--insecure");
+    let p = plan_ok(&o, wrong_host);
+    paho_connect("localhost", wrong_host, &p).expect("--insecure");
+}
+
+// ---------------------------------------------------------------- child processes
+
+/// A child run should use the parent's PKI files: a `pki()` of its own would be a new CA
+/// that the parent's brokers don't trust. Their paths are handed over in these variables.
+const CHILD_CAFILE_ENV: &str = "MQTTS_TLS_CHILD_CAFILE";
+const CHILD_CERT_ENV: &str = "MQTTS_TLS_CHILD_CERT";
+const CHILD_KEY_ENV: &str = "MQTTS_TLS_CHILD_KEY";
+
+/// This test binary running only `test`, with the parent's CA and encrypted-key client
+/// certificate, and no OpenSSL config or key password from the environment.
+fn child_command(test: &str) -> Command {
+    let pki = pki();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD_CAFILE_ENV, &pki.ca)
+        .env(CHILD_CERT_ENV, &pki.client_encrypted_cert)
+        .env(CHILD_KEY_ENV, &pki.client_encrypted_key)
+        .env_remove("OPENSSL_CONF")
+        .env_remove(tls::KEY_PASSWORD_ENV);
+    die_with_parent(&mut cmd);
+    cmd
+}
+
+/// In a child: default options with the parent's CA as --cafile.
+fn child_opts() -> Options {
+    let mut o = opts();
+    o.tls.cafile = Some(std::env::var(CHILD_CAFILE_ENV).unwrap());
+    o
 }
 
 // ---------------------------------------------------------------- TLS versions (child process)
@@ -725,8 +812,7 @@ fn version_child() {
     };
     let parts: Vec<&str> = spec.split(',').collect();
     let port: u16 = parts[2].parse().unwrap();
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = child_opts();
     if !parts[0].is_empty() {
         o.tls.tls_version = Some(parts[0].into());
     }
@@ -755,17 +841,8 @@ fn version_child() {
 }
 
 fn child(min: &str, max: &str, port: u16, how: &str) -> bool {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "version_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let out = child_command("version_child")
         .env(CHILD_ENV, format!("{min},{max},{port},{how}"))
-        .env(PKI_ENV, &pki().dir)
-        .env_remove("OPENSSL_CONF")
-        .env_remove(tls::KEY_PASSWORD_ENV)
         .output()
         .unwrap();
     let s = String::from_utf8_lossy(&out.stdout);
@@ -783,12 +860,8 @@ fn child(min: &str, max: &str, port: u16, how: &str) -> bool {
 
 #[test]
 fn tls_version_limits_are_enforced_in_both_directions() {
-    let b = mosquitto(&[&format!(
-        "{}tls_version tlsv1.3\n",
-        tls_listener("server.crt")
-    )]);
-    let b12 = mosquitto_with_max_tls12(&[&tls_listener("server.crt")], true);
-    let (tls13, tls12) = (b.port(), b12.port());
+    let b = Broker::shared();
+    let (tls13, tls12) = (b.port("tls13"), b.port("tls12only"));
     // paho against mosquitto
     assert!(child("", "", tls13, "paho"), "default vs 1.3-only");
     assert!(child("", "", tls12, "paho"), "default vs 1.2-only");
@@ -803,13 +876,13 @@ fn tls_version_limits_are_enforced_in_both_directions() {
     );
     assert!(child("", "tlsv1.2", tls12, "paho"), "max 1.2 vs 1.2-only");
     // the same process-wide limits against openssl s_server -tls1_2
-    let s = s_server(&["-tls1_2"]);
+    let server = TlsServer::tls12_only();
     assert!(
-        child("", "", s.port(), "openssl"),
+        child("", "", server.port(), "openssl"),
         "default vs s_server -tls1_2"
     );
     assert!(
-        !child("tlsv1.3", "", s.port(), "openssl"),
+        !child("tlsv1.3", "", server.port(), "openssl"),
         "min 1.3 vs s_server -tls1_2"
     );
 }
@@ -824,10 +897,9 @@ fn prompt_child() {
     if std::env::var_os(PROMPT_CHILD_ENV).is_none() {
         return;
     }
-    let mut o = opts();
-    with_ca(&mut o);
-    o.tls.cert = Some(pki().path("client.crt"));
-    o.tls.key = Some(pki().path("client-enc.key"));
+    let mut o = child_opts();
+    o.tls.cert = Some(std::env::var(CHILD_CERT_ENV).unwrap());
+    o.tls.key = Some(std::env::var(CHILD_KEY_ENV).unwrap());
     match tls::plan(&o, 8883) {
         Ok(Some(p)) if p.key_password.is_some() => println!("RESULT ok"),
         Ok(_) => println!("RESULT fail no password"),
@@ -858,12 +930,8 @@ fn encrypted_key_password_prompt_on_terminal_without_echo() {
         libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
         libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
     }
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "prompt_child", "--nocapture", "--test-threads=1"])
-        .env(PROMPT_CHILD_ENV, "1")
-        .env(PKI_ENV, &pki().dir)
-        .env_remove("OPENSSL_CONF")
-        .env_remove(tls::KEY_PASSWORD_ENV)
+    let mut cmd = child_command("prompt_child");
+    cmd.env(PROMPT_CHILD_ENV, "1")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null());
@@ -910,7 +978,8 @@ fn encrypted_key_password_prompt_on_terminal_without_echo() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("RESULT ok"), "{stdout}");
     let prompt = String::from_utf8_lossy(&seen);
-    assert!(prompt.contains("client-enc.key"), "{prompt}");
+    let key_name = file_name(&pki().client_encrypted_key);
+    assert!(prompt.contains(&key_name), "{prompt}");
     // Whatever the terminal echoed after the prompt must not contain the password.
     // SAFETY: non-blocking read of what is left on the master side.
     unsafe { libc::fcntl(master, libc::F_SETFL, libc::O_NONBLOCK) };

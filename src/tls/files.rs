@@ -203,9 +203,9 @@ fn check_validity(
         ))
         .and(format!("Certificate: {subject}. Renew it."))),
         Some(s) if (s as u64) < warn.as_secs() => Ok(Some(format!(
-            "Warning: the {what} in {option} {p} ({subject}) expires on {} (in {} days).",
+            "Warning: the {what} in {option} {p} ({subject}) expires on {} ({}).",
             cert.not_after(),
-            s / 86400
+            super::time_left(s)
         ))),
         _ => Ok(None),
     }

@@ -424,6 +424,15 @@ pub fn server_cert_warning(host: &str, port: u16, plan: &TlsPlan) -> Option<Stri
 }
 
 /// `true` for `localhost` and loopback addresses.
+/// "in 3 days", "in 1 day", "within a day" for an expiry `secs` from now.
+pub(crate) fn time_left(secs: i64) -> String {
+    match secs / 86400 {
+        0 => "within a day".to_string(),
+        1 => "in 1 day".to_string(),
+        d => format!("in {d} days"),
+    }
+}
+
 pub fn is_loopback_host(host: &str) -> bool {
     let h = host
         .trim_end_matches('.')

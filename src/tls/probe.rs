@@ -432,11 +432,11 @@ pub(crate) fn server_cert_warning(host: &str, port: u16, plan: &TlsPlan) -> Opti
         return None;
     }
     Some(format!(
-        "Warning: the certificate of {} port {port} ({}) expires on {} (in {} days).",
+        "Warning: the certificate of {} port {port} ({}) expires on {} ({}).",
         printable(host),
         name(leaf.subject_name()),
         leaf.not_after(),
-        secs / 86400
+        super::time_left(secs)
     ))
 }
 

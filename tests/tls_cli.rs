@@ -1,0 +1,280 @@
+//! TLS failures end to end through both binaries: every situation of the bad-certificate
+//! matrix fails with its documented exit code and a stderr that names the cause and its
+//! facts; none is accepted. (tests/tls.rs checks the same classes on the TLS module
+//! directly and in more detail.)
+
+mod common;
+
+use common::*;
+
+fn s(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
+/// Run `args` through mqtts-pub and mqtts-sub; both must exit with `code` and name every
+/// needle on stderr.
+fn expect(args: &[String], env: &[(&str, &str)], code: i32, needles: &[&str]) {
+    for prog in [Prog::OursPub, Prog::OursSub] {
+        let mut run = Run::prog(prog).args(args).args(["-t", "tls/cli"]);
+        run = match prog {
+            Prog::OursPub => run.args(["-m", "x"]),
+            _ => run.args(["-C", "1", "-W", "10"]),
+        };
+        for (k, v) in env {
+            run = run.env(k, v);
+        }
+        let out = run.run();
+        assert_eq!(out.code, Some(code), "{out}");
+        let err = out.stderr_str();
+        for n in needles {
+            assert!(err.contains(n), "stderr lacks {n:?}: {out}");
+        }
+        assert!(
+            err.lines().count() <= 4,
+            "at most a cause and three lines of facts: {out}"
+        );
+    }
+}
+
+fn to(broker: &Broker, listener: &str) -> Vec<String> {
+    strs(&["-h", "localhost", "-p", &broker.port(listener).to_string()])
+}
+
+fn with(mut a: Vec<String>, more: &[&str]) -> Vec<String> {
+    a.extend(more.iter().map(|m| m.to_string()));
+    a
+}
+
+#[test]
+fn server_certificate_problems_are_named() {
+    let broker = Broker::start();
+    let pki = pki();
+    let ca = s(&pki.ca);
+    expect(
+        &with(to(&broker, "wrong_host"), &["--cafile", &ca]),
+        &[],
+        82,
+        &["wrong.example", "localhost"],
+    );
+    expect(
+        &with(to(&broker, "expired"), &["--cafile", &ca]),
+        &[],
+        81,
+        &["expired"],
+    );
+    expect(
+        &with(to(&broker, "not_yet_valid"), &["--cafile", &ca]),
+        &[],
+        81,
+        &["not yet valid"],
+    );
+    expect(
+        &with(to(&broker, "untrusted_ca"), &["--cafile", &ca]),
+        &[],
+        80,
+        &["not trusted", &ca],
+    );
+    // --insecure skips the host name check only: a wrong CA still fails.
+    expect(
+        &with(
+            to(&broker, "untrusted_ca"),
+            &["--cafile", &ca, "--insecure"],
+        ),
+        &[],
+        80,
+        &["not trusted"],
+    );
+}
+
+#[test]
+fn insecure_skips_only_the_host_name_and_says_so() {
+    let broker = Broker::start();
+    let a = with(
+        to(&broker, "wrong_host"),
+        &[
+            "--cafile",
+            &s(&pki().ca),
+            "--insecure",
+            "-t",
+            "x",
+            "-m",
+            "y",
+        ],
+    );
+    let out = ours_pub(&a);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(
+        out.stderr_str().lines().count(),
+        1,
+        "one warning line: {out}"
+    );
+    assert!(
+        out.stderr_str().to_lowercase().contains("host name"),
+        "{out}"
+    );
+}
+
+#[test]
+fn client_certificate_problems_are_named() {
+    let broker = Broker::start();
+    let pki = pki();
+    let ca = s(&pki.ca);
+    let mtls = with(to(&broker, "mtls"), &["--cafile", &ca]);
+    expect(&mtls, &[], 83, &["requires a client certificate", "--cert"]);
+    expect(
+        &with(
+            mtls.clone(),
+            &[
+                "--cert",
+                &s(&pki.client_untrusted_cert),
+                "--key",
+                &s(&pki.client_untrusted_key),
+            ],
+        ),
+        &[],
+        84,
+        &["rejected"],
+    );
+    // Checked before connecting.
+    expect(
+        &with(
+            mtls.clone(),
+            &[
+                "--cert",
+                &s(&pki.client_expired_cert),
+                "--key",
+                &s(&pki.client_expired_key),
+            ],
+        ),
+        &[],
+        1,
+        &["expired", &s(&pki.client_expired_cert)],
+    );
+    expect(
+        &with(
+            mtls.clone(),
+            &[
+                "--cert",
+                &s(&pki.client_mismatch_cert),
+                "--key",
+                &s(&pki.client_mismatch_key),
+            ],
+        ),
+        &[],
+        1,
+        &[&s(&pki.client_mismatch_cert), &s(&pki.client_mismatch_key)],
+    );
+    // mosquitto's own argument error.
+    expect(
+        &with(mtls.clone(), &["--cert", &s(&pki.client_rsa_cert)]),
+        &[],
+        1,
+        &["Both certfile and keyfile must be provided"],
+    );
+    expect(
+        &with(
+            mtls.clone(),
+            &[
+                "--cert",
+                &s(&pki.client_encrypted_cert),
+                "--key",
+                &s(&pki.client_encrypted_key),
+            ],
+        ),
+        &[("MQTTS_KEY_PASSWORD", "not the password")],
+        1,
+        &[&s(&pki.client_encrypted_key)],
+    );
+    // The right password works.
+    let ok = Run::prog(Prog::OursPub)
+        .args(with(
+            mtls,
+            &[
+                "--cert",
+                &s(&pki.client_encrypted_cert),
+                "--key",
+                &s(&pki.client_encrypted_key),
+                "-t",
+                "x",
+                "-m",
+                "y",
+            ],
+        ))
+        .env("MQTTS_KEY_PASSWORD", KEY_PASSWORD)
+        .run();
+    assert_eq!(ok.code, Some(0), "{ok}");
+}
+
+#[test]
+fn wrong_port_or_protocol_is_named() {
+    let broker = Broker::start();
+    let ca = s(&pki().ca);
+    // TLS to a plain MQTT port, plain MQTT to a TLS port.
+    expect(
+        &with(to(&broker, "plain"), &["--cafile", &ca]),
+        &[],
+        86,
+        &["without TLS"],
+    );
+    expect(&to(&broker, "tls"), &[], 7, &["expects TLS"]);
+    // Nothing listening.
+    let closed = free_port().to_string();
+    expect(
+        &strs(&["-h", "127.0.0.1", "-p", &closed]),
+        &[],
+        1,
+        &["refused", &closed],
+    );
+    // Missing file: the option and the path.
+    expect(
+        &with(to(&broker, "tls"), &["--cafile", "/nonexistent/ca.crt"]),
+        &[],
+        1,
+        &["--cafile", "/nonexistent/ca.crt"],
+    );
+    // A TLS option alone never means plaintext.
+    expect(
+        &with(to(&broker, "plain"), &["--insecure"]),
+        &[],
+        1,
+        &["--insecure"],
+    );
+}
+
+#[test]
+fn tls_version_limits_are_enforced() {
+    let broker = Broker::start();
+    let ca = s(&pki().ca);
+    expect(
+        &with(
+            to(&broker, "tls12only"),
+            &["--cafile", &ca, "--tls-version", "tlsv1.3"],
+        ),
+        &[],
+        85,
+        &["TLS"],
+    );
+    expect(
+        &with(
+            to(&broker, "tls13"),
+            &["--cafile", &ca, "--tls-max-version", "tlsv1.2"],
+        ),
+        &[],
+        85,
+        &["TLS"],
+    );
+    let ok = ours_pub(with(
+        to(&broker, "tls13"),
+        &[
+            "--cafile",
+            &ca,
+            "--tls-version",
+            "tlsv1.3",
+            "-t",
+            "x",
+            "-m",
+            "y",
+        ],
+    ));
+    assert_eq!(ok.code, Some(0), "{ok}");
+}
