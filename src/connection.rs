@@ -331,8 +331,9 @@ pub fn exit_now(code: i32) -> ! {
 /// forever, so there is no unwinding and no abort. [`exit_now`] then prints mosquitto's
 /// "Malformed UTF-8" error and exits with 18 (MOSQ_ERR_MALFORMED_UTF8). The parked
 /// thread holds paho's lock, so [`Connection::disconnect`] skips paho after a fault, and
-/// if the run loop does not get to `exit_now` within a few seconds (it is blocked in a
-/// paho call: mqtts-pub), the hook thread ends the process itself, the same way.
+/// if the run loop does not get to `exit_now` within 5 s (mqtts-pub's loop does not stop
+/// on the wake-up; a loop blocked in a paho call could not), the hook thread ends the
+/// process itself, the same way.
 ///
 /// The same fault is reported for a topic that reaches our own callback and is not UTF-8
 /// (paho-mqtt's `Message::topic` would panic on it).
