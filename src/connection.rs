@@ -37,9 +37,9 @@ pub struct Connection {
     next_tag: u64,
     /// Packet events seen while waiting for DISCONNECT to go out; see [`Connection::try_next`].
     after_disconnect: Vec<PacketEvent>,
-    /// Messages that arrived while a connect was awaited (a resumed session's queue comes
-    /// right after CONNACK), handed out first by [`Connection::next`]/[`Connection::try_next`].
-    deferred: std::cell::RefCell<std::collections::VecDeque<Event>>,
+    /// Events that arrived after CONNACK while a connect was still being awaited (e.g.
+    /// messages of a persistent session): handed out first by `next`/`try_next`.
+    stash: std::cell::RefCell<std::collections::VecDeque<Event>>,
 }
 
 /// Start-up work that must happen before the first paho client exists.
@@ -136,7 +136,7 @@ impl Connection {
             waiter: wtx,
             next_tag: 0,
             after_disconnect: Vec::new(),
-            deferred: Default::default(),
+            stash: Default::default(),
         })
     }
 
@@ -150,27 +150,10 @@ impl Connection {
 
     /// Next event; None when `deadline` passes first.
     pub fn next(&self, deadline: Option<Instant>) -> Option<Event> {
-        if let Some(ev) = self.deferred.borrow_mut().pop_front() {
+        if let Some(ev) = self.stash.borrow_mut().pop_front() {
             return Some(ev);
         }
-        match deadline {
-            None => self.rx.recv().ok(),
-            Some(d) => self
-                .rx
-                .recv_timeout(d.saturating_duration_since(Instant::now()))
-                .ok(),
-        }
-    }
-
-    /// Next event from the channel only (not the deferred messages).
-    fn rx_next(&self, deadline: Option<Instant>) -> Option<Event> {
-        match deadline {
-            None => self.rx.recv().ok(),
-            Some(d) => self
-                .rx
-                .recv_timeout(d.saturating_duration_since(Instant::now()))
-                .ok(),
-        }
+        self.rx_next(deadline)
     }
 
     /// Next event if one is already waiting.
@@ -178,7 +161,7 @@ impl Connection {
         if !self.after_disconnect.is_empty() {
             return Some(Event::Packet(self.after_disconnect.remove(0)));
         }
-        if let Some(ev) = self.deferred.borrow_mut().pop_front() {
+        if let Some(ev) = self.stash.borrow_mut().pop_front() {
             return Some(ev);
         }
         self.rx.try_recv().ok()
@@ -199,7 +182,9 @@ impl Connection {
             Ok(c) => c,
             Err(f) => return (Vec::new(), Err(f)),
         };
-        let tag = self.track(self.client.connect(copts));
+        let tok = self.client.connect(copts);
+        keep_if_unix(plan, &tok);
+        let tag = self.track(tok);
         self.await_done(tag, deadline, plan, pub_style)
     }
 
@@ -209,7 +194,9 @@ impl Connection {
         plan: &Plan,
         deadline: Option<Instant>,
     ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
-        let tag = self.track(self.client.reconnect());
+        let tok = self.client.reconnect();
+        keep_if_unix(plan, &tok);
+        let tag = self.track(tok);
         self.await_done(tag, deadline, plan, false)
     }
 
@@ -221,14 +208,29 @@ impl Connection {
         pub_style: bool,
     ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
         let mut seen = Vec::new();
+        // Everything after the CONNACK (packets, messages of a persistent session, a lost
+        // connection) belongs to the run loop: keep it, in order, for `next`.
+        let mut connack = false;
+        let mut deadline = deadline;
+        let mut extended = false;
         loop {
             match self.rx_next(deadline) {
-                Some(Event::Packet(p)) => seen.push(p),
-                // A resumed session's messages can come before the connect completes:
-                // keep them for the run loop (dropping them lost messages on reconnect).
-                Some(m @ Event::Message(_)) => self.deferred.borrow_mut().push_back(m),
+                // The deadline passed just after a CONNACK arrived (mosquitto would have
+                // seen it): let the result come in; the caller sees its deadline passed.
+                None if connack && !extended => {
+                    extended = true;
+                    deadline = Some(Instant::now() + std::time::Duration::from_secs(2));
+                }
                 Some(Event::Done(t, r)) if t == tag => {
                     return (seen, r.map_err(|e| connect_failure(e, plan, pub_style)));
+                }
+                Some(ev) if connack => self.stash.borrow_mut().push_back(ev),
+                // Without paho's trace (no -d, no message ids shown) there is no CONNACK
+                // event; a message still means the CONNACK came (a resumed session's
+                // queue): keep it and what follows (it was dropped here).
+                Some(ev @ Event::Message(_)) => {
+                    connack = true;
+                    self.stash.borrow_mut().push_back(ev);
                 }
                 Some(Event::Signal) | None => {
                     return (
@@ -236,8 +238,23 @@ impl Connection {
                         Err(Failure::with_lines(exit::BEFORE_CONNACK, Vec::new())),
                     );
                 }
+                Some(Event::Packet(p)) => {
+                    connack = !p.sent && p.kind == trace::Kind::Connack;
+                    seen.push(p);
+                }
                 Some(_) => {}
             }
+        }
+    }
+
+    /// Next event from the channel itself (not the stash).
+    fn rx_next(&self, deadline: Option<Instant>) -> Option<Event> {
+        match deadline {
+            None => self.rx.recv().ok(),
+            Some(d) => self
+                .rx
+                .recv_timeout(d.saturating_duration_since(Instant::now()))
+                .ok(),
         }
     }
 
@@ -265,6 +282,18 @@ impl Connection {
                 _ => {}
             }
         }
+    }
+}
+
+/// paho.mqtt.c 1.3.16 reports a unix-socket connect that fails at once (no socket file,
+/// nobody listening) twice: from its send thread and again from its receive thread. The
+/// Rust wrapper frees the token on the first report and reads it on the second (a
+/// use-after-free that corrupted the heap now and then; valgrind shows it). One extra
+/// reference, never released, keeps the token valid for the second report. Costs one
+/// small allocation per unix-socket connect attempt.
+fn keep_if_unix(plan: &Plan, tok: &mqtt::Token) {
+    if plan.port == 0 {
+        std::mem::forget(tok.clone());
     }
 }
 

@@ -336,6 +336,14 @@ impl Output {
         self.needs_time
     }
 
+    /// Whether the output shows the message id (`%m`, `%j`, `%J`), which only paho's
+    /// protocol trace gives (so callers can leave the trace off otherwise).
+    pub fn needs_mid(&self) -> bool {
+        self.items
+            .iter()
+            .any(|i| matches!(i, Item::Spec(s) if matches!(s.conv, b'm' | b'j' | b'J')))
+    }
+
     fn push_lit(&mut self, bytes: &[u8]) {
         let start = self.lit.len();
         self.lit.extend_from_slice(bytes);

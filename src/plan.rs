@@ -54,6 +54,16 @@ pub fn effective_port(opts: &Options) -> u16 {
 
 impl Plan {
     pub fn new(opts: &Options) -> Result<Plan, Failure> {
+        if opts.bind_address.is_some() {
+            // paho.mqtt.c has no way to bind the local end of its socket: refuse rather
+            // than silently connect from another address.
+            let mut f = Failure::new(
+                GENERAL,
+                "Error: -A (bind address) is not supported by mqtts.",
+            );
+            f.always = true;
+            return Err(f);
+        }
         let port = if opts.unix_socket {
             0
         } else {
@@ -205,6 +215,8 @@ fn push(props: &mut mqtt::Properties, code: mqtt::PropertyCode, v: u32) -> Resul
     let prop = match code.property_type() {
         T::Byte => mqtt::Property::new_byte(code, v as u8),
         T::TwoByteInteger => mqtt::Property::new_u16(code, v as u16),
+        // subscription-identifier: paho's new_u32 takes only 4-byte integers.
+        T::VariableByteInteger => mqtt::Property::new_int(code, v as i32),
         _ => mqtt::Property::new_u32(code, v),
     };
     let bad = |_| {

@@ -19,6 +19,23 @@ enum Item {
         line: Option<String>,
     },
     Output(Vec<u8>),
+    /// Where the `sending SUBSCRIBE` lines go once paho sends the SUBSCRIBE: mosquitto
+    /// subscribes from its CONNACK callback, so they follow the CONNACK line directly
+    /// (messages of a persistent session come after them). Nothing is printed past it.
+    Barrier,
+    /// A QoS 0/1 message's output waiting, in place, for its PUBACK line (which goes
+    /// right before it) and/or its `--remove-retained` PUBLISH line. mosquitto handles
+    /// one packet at a time, so both precede anything about the next message.
+    Slot(Pending),
+}
+
+/// A message's output waiting for packets mosquitto traces before it.
+struct Pending {
+    /// The acknowledgement (PUBACK/PUBCOMP and packet id) still to be traced.
+    ack: Option<(Kind, u16)>,
+    /// `--remove-retained`: the clearing PUBLISH's line; `Some(None)` while not yet sent.
+    clear: Option<Option<String>>,
+    bytes: Vec<u8>,
 }
 
 pub struct SubTrace {
@@ -36,8 +53,16 @@ pub struct SubTrace {
     queue: VecDeque<Item>,
     /// Received PUBLISH packets waiting for their message: (seq, event).
     waiting: VecDeque<(u64, PacketEvent)>,
-    /// Outputs waiting for their acknowledgement to be traced: (ack, packet id, bytes).
-    after_ack: Vec<(Kind, u16, Vec<u8>)>,
+    /// Outputs waiting for their acknowledgement (or clearing PUBLISH) to be traced.
+    after_ack: Vec<Pending>,
+    /// Topics of `--remove-retained` PUBLISH requests not yet traced, in order.
+    clear_topics: VecDeque<String>,
+    /// SUBSCRIBE/UNSUBSCRIBE packets still expected at the barrier.
+    expect_sends: usize,
+    /// Renumbering of our own packet ids after a reconnect (see [`SubTrace::reconnected`]).
+    renumber_at_next_subscribe: bool,
+    last_mid_shown: u16,
+    mid_offset: u16,
     last_pubrel: Option<u16>,
     seq: u64,
 }
@@ -61,6 +86,11 @@ impl SubTrace {
             queue: VecDeque::new(),
             waiting: VecDeque::new(),
             after_ack: Vec::new(),
+            clear_topics: VecDeque::new(),
+            expect_sends: 0,
+            renumber_at_next_subscribe: false,
+            last_mid_shown: 0,
+            mid_offset: 0,
             last_pubrel: None,
             seq: 0,
         }
@@ -70,6 +100,43 @@ impl SubTrace {
     pub fn line(&mut self, line: String) {
         if self.debug.is_some() {
             self.queue.push_back(Item::Line(line));
+        }
+    }
+
+    /// The CONNACK line has been queued and the SUBSCRIBE and `unsubscribes` UNSUBSCRIBE
+    /// requests are about to be sent: keep their lines' place (see [`Item::Barrier`]).
+    pub fn barrier(&mut self, unsubscribes: usize) {
+        if self.debug.is_some() {
+            self.queue.push_back(Item::Barrier);
+            self.expect_sends = 1 + unsubscribes;
+        }
+    }
+
+    /// Whether SUBSCRIBE/UNSUBSCRIBE requests mosquitto would have sent (and shown) by
+    /// now have not been traced yet.
+    pub fn awaiting_sends(&self) -> bool {
+        self.expect_sends > 0
+    }
+
+    /// Put `lines` where the barrier is (before it while more are expected).
+    fn at_barrier(&mut self, lines: Vec<String>) -> Option<Vec<String>> {
+        let Some(at) = self.queue.iter().position(|i| matches!(i, Item::Barrier)) else {
+            return Some(lines);
+        };
+        for (n, l) in lines.into_iter().enumerate() {
+            self.queue.insert(at + n, Item::Line(l));
+        }
+        self.expect_sends = self.expect_sends.saturating_sub(1);
+        if self.expect_sends == 0 {
+            self.queue.retain(|i| !matches!(i, Item::Barrier));
+        }
+        None
+    }
+
+    /// A `--remove-retained` PUBLISH to `topic` was requested (its line needs the topic).
+    pub fn clearing(&mut self, topic: &str) {
+        if self.debug.is_some() {
+            self.clear_topics.push_back(topic.to_string());
         }
     }
 
@@ -89,30 +156,156 @@ impl SubTrace {
         if !ev.sent && ev.kind == Kind::Pubrel {
             self.last_pubrel = Some(ev.msgid);
         }
-        if let Some(d) = &self.debug {
-            let lines = match (ev.kind, ev.sent) {
-                (Kind::Subscribe, true) => {
-                    self.sub_mid = ev.msgid;
-                    d.subscribe_lines(ev.msgid, &self.sub_topics, self.sub_qos, self.sub_options)
+        let shown = self.renumber(ev);
+        let ev = &shown;
+        let Some(d) = &self.debug else {
+            if ev.kind == Kind::Subscribe && ev.sent {
+                self.sub_mid = ev.msgid;
+            }
+            return;
+        };
+        let lines = match (ev.kind, ev.sent) {
+            (Kind::Subscribe, true) => {
+                self.sub_mid = ev.msgid;
+                let lines =
+                    d.subscribe_lines(ev.msgid, &self.sub_topics, self.sub_qos, self.sub_options);
+                match self.at_barrier(lines) {
+                    Some(lines) => lines,
+                    None => return,
                 }
-                (Kind::Unsubscribe, true) => {
-                    let t = self.unsub_topics.pop_front().unwrap_or_default();
-                    vec![d.unsubscribe_line(ev.msgid, &t)]
+            }
+            (Kind::Unsubscribe, true) => {
+                let t = self.unsub_topics.pop_front().unwrap_or_default();
+                let lines = vec![d.unsubscribe_line(ev.msgid, &t)];
+                match self.at_barrier(lines) {
+                    Some(lines) => lines,
+                    None => return,
                 }
-                _ => d.line(ev, "", ev.msgid, 0).into_iter().collect(),
-            };
-            self.queue.extend(lines.into_iter().map(Item::Line));
-        } else if ev.kind == Kind::Subscribe && ev.sent {
-            self.sub_mid = ev.msgid;
+            }
+            (Kind::Publish, true) => {
+                let topic = self.clear_topics.pop_front().unwrap_or_default();
+                let line = d.line(ev, &topic, ev.msgid, 0).unwrap_or_default();
+                let slot = self.queue.iter_mut().find_map(|i| match i {
+                    Item::Slot(p) if matches!(p.clear, Some(None)) => Some(p),
+                    _ => None,
+                });
+                if let Some(p) = slot {
+                    p.clear = Some(Some(line));
+                    self.resolve_slots();
+                    return;
+                }
+                // mosquitto publishes the clearing message before printing the one
+                // that caused it: the line goes right before that output.
+                if let Some(p) = self
+                    .after_ack
+                    .iter_mut()
+                    .find(|p| matches!(p.clear, Some(None)))
+                {
+                    p.clear = Some(Some(line));
+                    self.release();
+                    return;
+                }
+                vec![line]
+            }
+            (Kind::Puback, true) => {
+                let line = d.line(ev, "", ev.msgid, 0).unwrap_or_default();
+                let at = self.queue.iter().position(
+                    |i| matches!(i, Item::Slot(p) if p.ack == Some((Kind::Puback, ev.msgid))),
+                );
+                if let Some(at) = at {
+                    if let Some(Item::Slot(p)) = self.queue.get_mut(at) {
+                        p.ack = None;
+                    }
+                    self.queue.insert(at, Item::Line(line));
+                    self.resolve_slots();
+                    return;
+                }
+                vec![line]
+            }
+            _ => d.line(ev, "", ev.msgid, 0).into_iter().collect(),
+        };
+        self.queue.extend(lines.into_iter().map(Item::Line));
+        if ev.sent {
+            for p in self.after_ack.iter_mut() {
+                if p.ack == Some((ev.kind, ev.msgid)) {
+                    p.ack = None;
+                    break;
+                }
+            }
+            self.release();
         }
-        if ev.sent
-            && let Some(i) = self
-                .after_ack
-                .iter()
-                .position(|(k, m, _)| *k == ev.kind && *m == ev.msgid)
-        {
-            let (_, _, bytes) = self.after_ack.remove(i);
-            self.queue.push_back(Item::Output(bytes));
+    }
+
+    /// The connection was made again: mosquitto's packet ids go on counting where they
+    /// were, paho's restart (clean session). Ids of our own requests are shown renumbered.
+    pub fn reconnected(&mut self) {
+        self.renumber_at_next_subscribe = true;
+    }
+
+    /// `ev` with the packet id mosquitto would use, for packets whose id we chose.
+    fn renumber(&mut self, ev: &PacketEvent) -> PacketEvent {
+        let ours = matches!(
+            (ev.kind, ev.sent),
+            (Kind::Subscribe | Kind::Unsubscribe | Kind::Publish, true)
+                | (
+                    Kind::Puback | Kind::Pubrec | Kind::Pubcomp | Kind::Suback | Kind::Unsuback,
+                    false
+                )
+        );
+        if !ours || ev.msgid == 0 {
+            return *ev;
+        }
+        if ev.sent && ev.kind == Kind::Subscribe && self.renumber_at_next_subscribe {
+            self.renumber_at_next_subscribe = false;
+            let next = if self.last_mid_shown == u16::MAX {
+                1
+            } else {
+                self.last_mid_shown + 1
+            };
+            self.mid_offset = next.wrapping_sub(ev.msgid);
+        }
+        let mut shown = *ev;
+        shown.msgid = ev.msgid.wrapping_add(self.mid_offset);
+        if shown.msgid == 0 {
+            shown.msgid = 1;
+        }
+        if ev.sent {
+            self.last_mid_shown = shown.msgid;
+        }
+        shown
+    }
+
+    /// Turn the slots whose packets have all been traced into their lines and output.
+    fn resolve_slots(&mut self) {
+        let mut i = 0;
+        while i < self.queue.len() {
+            let done = matches!(&self.queue[i],
+                Item::Slot(p) if p.ack.is_none() && !matches!(p.clear, Some(None)));
+            if done && let Some(Item::Slot(p)) = self.queue.remove(i) {
+                if let Some(Some(line)) = p.clear {
+                    self.queue.insert(i, Item::Line(line));
+                    i += 1;
+                }
+                self.queue.insert(i, Item::Output(p.bytes));
+            }
+            i += 1;
+        }
+    }
+
+    /// Queue the outputs whose packets have all been traced.
+    fn release(&mut self) {
+        let mut i = 0;
+        while i < self.after_ack.len() {
+            let p = &self.after_ack[i];
+            if p.ack.is_none() && !matches!(p.clear, Some(None)) {
+                let p = self.after_ack.remove(i);
+                if let Some(Some(line)) = p.clear {
+                    self.queue.push_back(Item::Line(line));
+                }
+                self.queue.push_back(Item::Output(p.bytes));
+            } else {
+                i += 1;
+            }
         }
     }
 
@@ -150,41 +343,68 @@ impl SubTrace {
     }
 
     /// The bytes to print for the message with packet id `mid` and `qos` (just passed to
-    /// [`SubTrace::message`]); with `-d` they follow its last acknowledgement.
-    pub fn output(&mut self, mid: u16, qos: u8, bytes: Vec<u8>) {
-        if self.debug.is_none() || qos == 0 || mid == 0 {
+    /// [`SubTrace::message`]); with `-d` they follow its last acknowledgement and, when
+    /// `clear` (`--remove-retained` published for it), the clearing PUBLISH.
+    pub fn output(&mut self, mid: u16, qos: u8, bytes: Vec<u8>, clear: bool) {
+        let Some(d) = &self.debug else {
+            self.queue.push_back(Item::Output(bytes));
+            return;
+        };
+        let mut ack = None;
+        if qos != 0 && mid != 0 {
+            let kind = if qos == 1 {
+                Kind::Puback
+            } else {
+                Kind::Pubcomp
+            };
+            ack = Some((kind, mid));
+            // The acknowledgement may already be queued (v3 QoS 2: PUBCOMP goes out first).
+            let ack_line = d.line(
+                &PacketEvent {
+                    sent: true,
+                    kind,
+                    msgid: mid,
+                    qos: 0,
+                    retained: false,
+                    len: 0,
+                    rc: 0,
+                },
+                "",
+                mid,
+                0,
+            );
+            let at = self.queue.iter().rposition(|i| match (i, &ack_line) {
+                (Item::Line(l), Some(a)) => l == a,
+                _ => false,
+            });
+            if let Some(i) = at
+                && self.v3
+                && qos == 2
+            {
+                if !clear {
+                    self.queue.insert(i + 1, Item::Output(bytes));
+                    return;
+                }
+                ack = None;
+            }
+        }
+        if ack.is_none() && !clear {
             self.queue.push_back(Item::Output(bytes));
             return;
         }
-        let ack = if qos == 1 {
-            Kind::Puback
-        } else {
-            Kind::Pubcomp
-        };
-        let Some(d) = &self.debug else { return };
-        // The acknowledgement may already be queued (v3 QoS 2: PUBCOMP goes out first).
-        let ack_line = d.line(
-            &PacketEvent {
-                sent: true,
-                kind: ack,
-                msgid: mid,
-                qos: 0,
-                retained: false,
-                len: 0,
-                rc: 0,
-            },
-            "",
-            mid,
-            0,
-        );
-        let at = self.queue.iter().rposition(|i| match (i, &ack_line) {
-            (Item::Line(l), Some(a)) => l == a,
-            _ => false,
-        });
-        match at {
-            Some(i) if self.v3 && qos == 2 => self.queue.insert(i + 1, Item::Output(bytes)),
-            _ => self.after_ack.push((ack, mid, bytes)),
+        if qos < 2 {
+            self.queue.push_back(Item::Slot(Pending {
+                ack,
+                clear: clear.then_some(None),
+                bytes,
+            }));
+            return;
         }
+        self.after_ack.push(Pending {
+            ack,
+            clear: clear.then_some(None),
+            bytes,
+        });
     }
 
     /// Whether anything is still waiting (lines, or outputs for acknowledgements).
@@ -197,7 +417,10 @@ impl SubTrace {
     pub fn flush(&mut self, out: &mut Vec<u8>) -> bool {
         let mut any = false;
         while let Some(item) = self.queue.front() {
-            if let Item::Incoming { line: None, .. } = item {
+            if matches!(
+                item,
+                Item::Incoming { line: None, .. } | Item::Barrier | Item::Slot(_)
+            ) {
                 break;
             }
             match self.queue.pop_front() {
@@ -217,12 +440,26 @@ impl SubTrace {
 
     /// Print everything, waiting or not (the connection is gone or the run ends).
     pub fn flush_all(&mut self, out: &mut Vec<u8>) {
-        for (_, _, b) in std::mem::take(&mut self.after_ack) {
-            self.queue.push_back(Item::Output(b));
+        for p in std::mem::take(&mut self.after_ack) {
+            if let Some(Some(line)) = p.clear {
+                self.queue.push_back(Item::Line(line));
+            }
+            self.queue.push_back(Item::Output(p.bytes));
         }
+        for i in self.queue.iter_mut() {
+            if let Item::Slot(p) = i {
+                p.ack = None;
+                if matches!(p.clear, Some(None)) {
+                    p.clear = None;
+                }
+            }
+        }
+        self.resolve_slots();
         self.waiting.clear();
+        self.clear_topics.clear();
+        self.expect_sends = 0;
         self.queue
-            .retain(|i| !matches!(i, Item::Incoming { line: None, .. }));
+            .retain(|i| !matches!(i, Item::Incoming { line: None, .. } | Item::Barrier));
         self.flush(out);
     }
 }
@@ -267,13 +504,13 @@ mod tests {
         s.packet(&ev(false, Kind::Publish, 3, 1));
         let m = s.message("t/e", 1, false, 3);
         assert_eq!(m, 3);
-        s.output(m, 1, b"t/e one\n".to_vec());
+        s.output(m, 1, b"t/e one\n".to_vec(), false);
         s.packet(&ev(true, Kind::Puback, 3, 0));
         assert_eq!(text(&mut s), "", "waits for the topic of m2");
         s.packet(&ev(false, Kind::Pubrel, 2, 0));
         let m = s.message("t/two", 2, false, 3);
         assert_eq!(m, 2);
-        s.output(m, 2, b"t/two two\n".to_vec());
+        s.output(m, 2, b"t/two two\n".to_vec(), false);
         s.packet(&ev(true, Kind::Pubcomp, 2, 0));
         assert_eq!(
             text(&mut s),
@@ -294,7 +531,7 @@ mod tests {
         let mut s = st(false);
         s.packet(&ev(false, Kind::Publish, 1, 2));
         let m = s.message("a", 2, true, 3);
-        s.output(m, 2, b"x\n".to_vec());
+        s.output(m, 2, b"x\n".to_vec(), false);
         s.packet(&ev(true, Kind::Pubrec, 1, 0));
         s.packet(&ev(false, Kind::Pubrel, 1, 0));
         s.packet(&ev(true, Kind::Pubcomp, 1, 0));
@@ -309,11 +546,45 @@ mod tests {
     }
 
     #[test]
+    fn remove_retained_clears_go_before_each_output_even_in_a_burst() {
+        let mut s = st(true);
+        // Two retained QoS 1 messages back to back; the clearing PUBLISHes go out late.
+        s.packet(&ev(false, Kind::Publish, 1, 1));
+        let m = s.message("a", 1, true, 3);
+        s.clearing("a");
+        s.output(m, 1, b"a one\n".to_vec(), true);
+        s.packet(&ev(true, Kind::Puback, 1, 0));
+        s.packet(&ev(false, Kind::Publish, 2, 1));
+        let m = s.message("b", 1, true, 3);
+        s.clearing("b");
+        s.output(m, 1, b"b two\n".to_vec(), true);
+        s.packet(&ev(true, Kind::Puback, 2, 0));
+        let mut clear = ev(true, Kind::Publish, 2, 1);
+        clear.retained = true;
+        clear.len = 0;
+        s.packet(&clear);
+        clear.msgid = 3;
+        s.packet(&clear);
+        assert_eq!(
+            text(&mut s),
+            "Client null received PUBLISH (d0, q1, r1, m1, 'a', ... (3 bytes))\n\
+             Client null sending PUBACK (m1, rc0)\n\
+             Client null sending PUBLISH (d0, q1, r1, m2, 'a', ... (0 bytes))\n\
+             a one\n\
+             Client null received PUBLISH (d0, q1, r1, m2, 'b', ... (3 bytes))\n\
+             Client null sending PUBACK (m2, rc0)\n\
+             Client null sending PUBLISH (d0, q1, r1, m3, 'b', ... (0 bytes))\n\
+             b two\n"
+        );
+        assert!(s.is_idle());
+    }
+
+    #[test]
     fn without_debug_only_outputs_and_packet_ids() {
         let mut s = SubTrace::new(None, true, vec![], 0, 0);
         s.packet(&ev(false, Kind::Publish, 7, 1));
         assert_eq!(s.message("a", 1, false, 1), 7);
-        s.output(7, 1, b"p\n".to_vec());
+        s.output(7, 1, b"p\n".to_vec(), false);
         s.packet(&ev(true, Kind::Puback, 7, 0));
         assert_eq!(text(&mut s), "p\n");
         assert_eq!(s.message("untraced", 0, false, 1), 0);

@@ -1,5 +1,25 @@
 //! mqtts-sub's run: connect, subscribe, print messages as mosquitto_sub does, reconnect
 //! after a lost connection, and stop on `-C`, `-E`, `-W`, `--retained-only` or a signal.
+//!
+//! mosquitto_sub handles one packet at a time and acts from its callbacks (subscribe in
+//! the CONNACK callback, disconnect in the SUBACK or message callback). paho works on its
+//! own threads, so the run loop recreates that order: the SUBSCRIBE/UNSUBSCRIBE lines
+//! follow CONNACK (`SubTrace::barrier`), events after a SUBACK wait until it has been acted
+//! on (`holding`), and once the run decides to stop only its own DISCONNECT is shown.
+//!
+//! # Differences from mosquitto_sub 2.0.20
+//!
+//! * `--remove-retained` with `-C` or `--retained-only`: the run ends (0) once the broker
+//!   acknowledged every clearing PUBLISH; 2.0.20 never disconnects then (it hangs).
+//! * `-A` is refused (`Error: -A (bind address) is not supported by mqtts.`, exit 1):
+//!   paho.mqtt.c cannot bind the local end of its socket.
+//! * `--nodelay` changes nothing: paho.mqtt.c always sets TCP_NODELAY on TCP sockets
+//!   (on a unix socket the `-d` warning is printed as mosquitto prints it).
+//! * A closed stdout ends the process by SIGPIPE (shell status 141) as 2.0.20, even when
+//!   the parent started it with SIGPIPE ignored (mosquitto_sub then ends with 0).
+//! * With `-d`, when messages arrive back to back, paho may trace a later packet before
+//!   mosquitto would have shown it (e.g. QoS 2 flows overlapping): lines of one message
+//!   stay in mosquitto's order, lines of different messages may interleave differently.
 
 use crate::connection::{Connection, Event, exit_now};
 use crate::exit::{self, Failure};
@@ -45,14 +65,23 @@ struct Sub<'a> {
     random: u64,
     /// Mark: no more messages are processed (count reached, `--retained-only` ended …).
     stopping: bool,
+    /// With the trace on, the SUBACK line was shown before the request's result arrived:
+    /// later events wait in `deferred` (mosquitto acts on the SUBACK before reading on).
+    holding: bool,
+    deferred: std::collections::VecDeque<Event>,
+    /// `--remove-retained` publishes not yet acknowledged (the run ends after them).
+    clears: Vec<u64>,
 }
 
 impl<'a> Sub<'a> {
     fn start(opts: &'a Options) -> Result<Sub<'a>, Failure> {
         let plan = Plan::new(opts)?;
         plan.print_warnings(opts.quiet);
-        // The packet id of received messages is only in paho's trace: `-F` may print it.
-        let need_trace = opts.debug || opts.format.is_some();
+        let output =
+            format::Output::new(opts.verbose, opts.eol, opts.format.as_deref(), opts.pretty);
+        // The packet id of a received message is only in paho's trace, and it is 0 for
+        // QoS 0: leave the trace (a formatted line per packet) off unless it shows.
+        let need_trace = opts.debug || (opts.qos > 0 && output.needs_mid());
         let conn = Connection::new(&plan, need_trace, true)?;
         let deadline = opts
             .timeout
@@ -69,12 +98,7 @@ impl<'a> Sub<'a> {
         );
         Ok(Sub {
             trace,
-            output: format::Output::new(
-                opts.verbose,
-                opts.eol,
-                opts.format.as_deref(),
-                opts.pretty,
-            ),
+            output,
             opts,
             plan,
             conn,
@@ -88,6 +112,9 @@ impl<'a> Sub<'a> {
             traced: need_trace,
             random: seed(),
             stopping: false,
+            holding: false,
+            deferred: Default::default(),
+            clears: Vec::new(),
         })
     }
 
@@ -96,9 +123,27 @@ impl<'a> Sub<'a> {
         self.buf.clear();
         self.trace.flush(&mut self.buf);
         if !self.buf.is_empty() {
-            let mut lock = self.out.lock();
-            let _ = lock.write_all(&self.buf);
-            let _ = lock.flush();
+            self.write_out();
+        }
+    }
+
+    /// Write `buf` to stdout and flush. A closed pipe ends the process as SIGPIPE ends
+    /// mosquitto_sub (paho ignores SIGPIPE for its sockets, so the write just fails here);
+    /// any other write error makes the run stop, as mosquitto_sub disconnects on `ferror`.
+    fn write_out(&mut self) {
+        let mut lock = self.out.lock();
+        let r = lock.write_all(&self.buf).and_then(|_| lock.flush());
+        match r {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                // SAFETY: plain libc calls; the default action ends the process.
+                unsafe {
+                    libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                    libc::raise(libc::SIGPIPE);
+                }
+                std::process::exit(exit::GENERAL);
+            }
+            Err(_) => self.stopping = true,
         }
     }
 
@@ -108,6 +153,7 @@ impl<'a> Sub<'a> {
     }
 
     fn run(&mut self) -> i32 {
+        self.nodelay_warning();
         let (seen, r) = self
             .conn
             .connect(&self.plan, self.opts, false, self.deadline);
@@ -119,6 +165,7 @@ impl<'a> Sub<'a> {
                     }
                     self.packet(p);
                 }
+                self.trace.barrier(self.opts.unsubscribe.len());
             }
             Err(f) => {
                 self.packets(seen);
@@ -131,6 +178,15 @@ impl<'a> Sub<'a> {
             return f.code;
         }
         self.event_loop()
+    }
+
+    /// mosquitto logs this when `--nodelay` meets a unix socket (no TCP to tune).
+    fn nodelay_warning(&mut self) {
+        if self.opts.nodelay && self.plan.port == 0 {
+            self.trace
+                .line("Warning: Unable to set TCP_NODELAY.".into());
+            self.flush();
+        }
     }
 
     fn packets(&mut self, seen: Vec<PacketEvent>) {
@@ -163,6 +219,7 @@ impl<'a> Sub<'a> {
         let tag = self.conn.track(tok);
         self.suback_seen = false;
         self.suback = None;
+        self.holding = false;
         for t in &self.opts.unsubscribe {
             self.trace.unsub_topics.push_back(t.clone());
             let tok = if self.plan.is_v5() {
@@ -181,38 +238,62 @@ impl<'a> Sub<'a> {
 impl Sub<'_> {
     fn event_loop(&mut self) -> i32 {
         loop {
-            match self.conn.next(self.deadline) {
+            let ev = match self.deferred.pop_front() {
+                Some(ev) if !self.holding => Some(ev),
+                Some(ev) => {
+                    self.deferred.push_front(ev);
+                    self.conn.next(self.deadline)
+                }
+                None => self.conn.next(self.deadline),
+            };
+            match ev {
                 None => return self.end(4, exit::TIMEOUT, Some("Timed out")),
                 Some(Event::Signal) => return self.end(4, exit::OK, None),
-                Some(Event::Packet(p)) => {
-                    let suback = !p.sent && p.kind == Kind::Suback;
-                    self.packet(&p);
-                    if suback {
-                        self.suback_seen = true;
-                        if let Some(r) = self.suback.take()
-                            && let Some(code) = self.subscribed(r)
-                        {
-                            return code;
-                        }
-                    }
-                }
-                Some(Event::Message(m)) => self.message(&m),
                 Some(Event::Done(tag, r)) if Some(tag) == self.suback_tag => {
-                    // With the trace on, act when the SUBACK line has been shown.
-                    if self.traced && !self.suback_seen {
+                    if self.traced {
+                        // Acted on once the SUBACK line has been shown (below).
                         self.suback = Some(r);
                     } else if let Some(code) = self.subscribed(r) {
                         return code;
                     }
                 }
-                Some(Event::Done(..)) => {}
+                // Requests mosquitto sent before the SUBACK arrived: always shown.
+                Some(Event::Packet(p))
+                    if p.sent && matches!(p.kind, Kind::Subscribe | Kind::Unsubscribe) =>
+                {
+                    self.packet(&p)
+                }
+                Some(ev) if self.holding => self.deferred.push_back(ev),
+                // paho sends (and traces) a DISCONNECT of its own when the connection
+                // drops; mosquitto shows none. Ours goes out in `end`.
+                Some(Event::Packet(p)) if p.sent && p.kind == Kind::Disconnect => {}
+                Some(Event::Packet(p)) => {
+                    if !p.sent && p.kind == Kind::Suback {
+                        // mosquitto acts on the SUBACK before reading further packets:
+                        // later events wait until the result is known.
+                        self.suback_seen = true;
+                        self.holding = true;
+                    }
+                    self.packet(&p);
+                }
+                Some(Event::Message(m)) => self.message(&m),
+                Some(Event::Done(tag, _)) => self.clears.retain(|&t| t != tag),
                 Some(Event::Lost) => {
                     if let Some(code) = self.reconnect() {
                         return code;
                     }
                 }
             }
-            if self.stopping && self.trace.is_idle() {
+            if self.suback_seen && self.suback.is_some() && !self.trace.awaiting_sends() {
+                self.holding = false;
+                self.suback_seen = false;
+                if let Some(r) = self.suback.take()
+                    && let Some(code) = self.subscribed(r)
+                {
+                    return code;
+                }
+            }
+            if self.stopping && self.trace.is_idle() && self.clears.is_empty() {
                 return self.end(0, exit::OK, None);
             }
         }
@@ -225,8 +306,13 @@ impl Sub<'_> {
         let reason = if self.plan.is_v5() { reason } else { 0 };
         let props = plan::properties(self.opts, "disconnect").unwrap_or_default();
         self.conn.disconnect(reason, props);
+        // mosquitto reads nothing more once it decided to disconnect: only its own
+        // DISCONNECT is shown.
         while let Some(ev) = self.conn.try_next() {
-            if let Event::Packet(p) = ev {
+            if let Event::Packet(p) = ev
+                && p.sent
+                && p.kind == Kind::Disconnect
+            {
                 self.packet(&p);
             }
         }
@@ -243,9 +329,7 @@ impl Sub<'_> {
     fn release_all(&mut self) {
         self.buf.clear();
         self.trace.flush_all(&mut self.buf);
-        let mut lock = self.out.lock();
-        let _ = lock.write_all(&self.buf);
-        let _ = lock.flush();
+        self.write_out();
     }
 
     fn message(&mut self, m: &mqtt::Message) {
@@ -273,10 +357,13 @@ impl Sub<'_> {
             self.flush();
             return;
         }
-        if self.opts.remove_retained && retained {
-            let clear = mqtt::Message::new_retained(m.topic(), Vec::new(), 1);
-            let tok = self.conn.client.publish(clear);
-            self.conn.track(tok);
+        let clear = self.opts.remove_retained && retained;
+        if clear {
+            self.trace.clearing(m.topic());
+            let msg = mqtt::Message::new_retained(m.topic(), Vec::new(), 1);
+            let tok = self.conn.client.publish(msg);
+            let tag = self.conn.track(tok);
+            self.clears.push(tag);
         }
         let mut bytes = Vec::new();
         if self.chosen() {
@@ -286,7 +373,7 @@ impl Sub<'_> {
         if self.opts.count.is_some_and(|c| self.counted >= c) {
             self.stopping = true;
         }
-        self.trace.output(mid, qos, bytes);
+        self.trace.output(mid, qos, bytes, clear);
         self.flush();
     }
 
@@ -359,35 +446,44 @@ impl Sub<'_> {
     /// subscribes again. Some(code) ends the run.
     fn reconnect(&mut self) -> Option<i32> {
         self.release_all();
+        // Unacknowledged clearing publishes died with the connection.
+        self.clears.clear();
         loop {
             let pause = Instant::now() + Duration::from_secs(1);
             let until = self.deadline.map_or(pause, |d| d.min(pause));
             loop {
                 match self.conn.next(Some(until)) {
                     Some(Event::Signal) => return Some(exit::OK),
+                    Some(Event::Packet(p)) if p.sent && p.kind == Kind::Disconnect => {}
                     Some(Event::Packet(p)) => self.packet(&p),
                     None => break,
                     Some(_) => {}
                 }
             }
             if self.deadline.is_some_and(|d| Instant::now() >= d) {
-                let _ = self.out.flush();
-                if !self.opts.quiet {
-                    eprintln!("Timed out");
-                }
-                return Some(exit::TIMEOUT);
+                return Some(self.timed_out());
             }
+            self.nodelay_warning();
             let (seen, r) = self.conn.reconnect(&self.plan, self.deadline);
             self.packets(seen);
             match r {
                 Ok(_) => {
+                    self.trace.reconnected();
+                    self.trace.barrier(self.opts.unsubscribe.len());
                     if let Err(f) = self.subscribe() {
                         f.report(self.opts.quiet);
                         return Some(f.code);
                     }
                     return None;
                 }
-                Err(f) if f.code == exit::BEFORE_CONNACK => return Some(exit::OK),
+                // -W or a signal while reconnecting: mosquitto_sub has seen a CONNACK
+                // before, so it ends as after one (27 with "Timed out", or 0).
+                Err(f) if f.code == exit::BEFORE_CONNACK => {
+                    if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Some(self.timed_out());
+                    }
+                    return Some(exit::OK);
+                }
                 Err(f) if f.code != exit::GENERAL => {
                     f.report(self.opts.quiet);
                     return Some(f.code);
@@ -395,6 +491,17 @@ impl Sub<'_> {
                 Err(_) => {}
             }
         }
+    }
+}
+
+impl Sub<'_> {
+    /// `-W` fired while not connected: "Timed out", 27.
+    fn timed_out(&mut self) -> i32 {
+        let _ = self.out.flush();
+        if !self.opts.quiet {
+            eprintln!("Timed out");
+        }
+        exit::TIMEOUT
     }
 }
 

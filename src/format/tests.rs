@@ -905,3 +905,13 @@ fn user_properties_array_shape_available() {
         b"{\n\t\t\"user-properties\":\t[{\n\t\t\t\t\"k\":\t\"v1\"\n\t\t\t}, {\n\t\t\t\t\"k\":\t\"v2\"\n\t\t\t}],\n\t\t\"content-type\":\t\"c\"\n\t}",
     );
 }
+
+#[test]
+fn needs_mid_only_for_message_id_and_json() {
+    let needs = |f: &str| Output::new(false, true, Some(f), false).needs_mid();
+    assert!(needs("%m"));
+    assert!(needs("x %j"));
+    assert!(needs("%J"));
+    assert!(!needs("%t %p %%m"));
+    assert!(!Output::new(true, true, None, false).needs_mid());
+}
