@@ -11,7 +11,7 @@ use crate::plan::Plan;
 use crate::trace::{self, PacketEvent};
 use paho_mqtt as mqtt;
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Most requests the run loops may have outstanding in paho at once.
 pub const MAX_QUEUED: usize = 8192;
@@ -208,6 +208,7 @@ impl Connection {
         pub_style: bool,
     ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
         let mut seen = Vec::new();
+        let started = Instant::now();
         // Everything after the CONNACK (packets, messages of a persistent session, a lost
         // connection) belongs to the run loop: keep it, in order, for `next`.
         let mut connack = false;
@@ -222,7 +223,11 @@ impl Connection {
                     deadline = Some(Instant::now() + std::time::Duration::from_secs(2));
                 }
                 Some(Event::Done(t, r)) if t == tag => {
-                    return (seen, r.map_err(|e| connect_failure(e, plan, pub_style)));
+                    let waited = started.elapsed();
+                    return (
+                        seen,
+                        r.map_err(|e| connect_failure(e, plan, pub_style, waited)),
+                    );
                 }
                 Some(ev) if connack => self.stash.borrow_mut().push_back(ev),
                 // Without paho's trace (no -d, no message ids shown) there is no CONNACK
@@ -298,7 +303,8 @@ fn keep_if_unix(plan: &Plan, tok: &mqtt::Token) {
 }
 
 /// mosquitto's text and exit code for a failed connect.
-fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool) -> Failure {
+/// `waited`: how long paho tried (its connect timeout, or less when it failed sooner).
+fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool, waited: Duration) -> Failure {
     match e {
         mqtt::Error::ConnectReturn(rc) => {
             let rc = rc as u8;
@@ -331,7 +337,7 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool) -> Failure {
             &plan.host,
             plan.port,
             plan.tls.as_ref(),
-            plan.connect_timeout,
+            waited.min(plan.connect_timeout),
         ),
     }
 }

@@ -109,3 +109,34 @@ fn diagnose_after_names_a_silent_peer() {
     assert!(f.lines[0].contains("no CONNACK within 7 s"), "{f:?}");
     assert_ne!(f.code, 0);
 }
+
+/// The broker hangs after CONNACK (no PINGRESP): mqtts-pub -l waiting for stdin notices
+/// through the keepalive and ends non-zero (mosquitto_pub: 19 "Keepalive exceeded").
+#[test]
+#[ignore = "publish.rs bug: -l blocks in lines.recv() waiting for stdin and does not look at connection events, so paho's keepalive loss (PINGREQ at 5 s, DISCONNECT at ~12 s) goes unnoticed until the next stdin line: with -k 5 and stdin open it was still running (killed) after 40 s"]
+fn pub_line_mode_ends_when_broker_stops_answering_pings() {
+    let fake = FakeBroker::start(|s| {
+        if reliability_support::accept_connect(s).is_none() {
+            return;
+        }
+        // Read and ignore everything (PINGREQ included).
+        while reliability_support::read_packet(s).is_some() {}
+    });
+    let port = fake.port().to_string();
+    let mut p = Run::prog(Prog::OursPub)
+        .args(["-h", "127.0.0.1", "-p", &port, "-k", "5", "-t", "t", "-l"])
+        .stdin_pipe()
+        .timeout(Duration::from_secs(40))
+        .spawn();
+    // stdin stays open: the only way out is the keepalive.
+    p.write_stdin(b"one\n").unwrap();
+    // (`wait` would close stdin: poll instead.)
+    let start = std::time::Instant::now();
+    while p.is_running() && start.elapsed() < Duration::from_secs(40) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = p.wait(Duration::ZERO);
+    assert!(!out.timed_out, "hung:\n{out}");
+    assert!(out.elapsed < Duration::from_secs(30), "{out}");
+    assert!(matches!(out.code, Some(c) if c != 0), "{out}");
+}

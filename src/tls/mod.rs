@@ -403,7 +403,7 @@ pub fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure {
     probe::diagnose(host, port, tls)
 }
 
-/// [`diagnose`] after paho gave up waiting `waited` (its connect timeout): a peer that
+/// [`diagnose`] after paho tried for `waited` (at most its connect timeout): a peer that
 /// accepts and stays silent is reported as "no CONNACK within N s" / "the TLS handshake
 /// did not complete within N s" with that N. Bounded like [`diagnose`] (about 3 s for a
 /// silent peer: one probe, whose silence is the answer).

@@ -24,13 +24,13 @@ thread_local! {
     static WAITED: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
 }
 
-/// Seconds to name in "nothing within N s": paho's wait when known, else the probe's.
+/// Seconds to name in "nothing within N s": how long paho waited when known (rounded),
+/// and at least the probe's own wait, which found the same silence.
 fn waited_secs() -> u64 {
-    WAITED
-        .with(|w| w.get())
-        .unwrap_or(IO_TIMEOUT)
+    let paho = WAITED.with(|w| w.get()).unwrap_or_default();
+    (paho + Duration::from_millis(500))
         .as_secs()
-        .max(1)
+        .max(IO_TIMEOUT.as_secs())
 }
 
 /// [`diagnose`] after paho waited `waited` for the connection (its connect timeout).
