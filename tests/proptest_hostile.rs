@@ -423,3 +423,27 @@ fn huge_integer_widths_do_not_panic() {
         assert!(out.len() >= 70000, "{f}: {} bytes", out.len());
     }
 }
+
+/// Found by `fuzz/run tls_files`: a key password with a NUL byte panicked in the openssl
+/// crate (`CString::new(..).unwrap()` in `private_key_from_pem_passphrase` and
+/// `Pkcs12::parse2`); it is refused with a message now, for --key and --pkcs12.
+#[test]
+fn nul_in_key_password_is_an_error() {
+    let dir = common::TempDir::new("nul-pw");
+    let pw = dir.join("pw");
+    std::fs::write(&pw, b"mqtts\0key-pass\n").unwrap();
+    let p = common::pki();
+    for pkcs12 in [false, true] {
+        let mut opts = options::defaults(Client::Pub);
+        opts.tls.cafile = Some(p.ca.display().to_string());
+        if pkcs12 {
+            opts.tls.pkcs12 = Some(p.client_p12.display().to_string());
+        } else {
+            opts.tls.cert = Some(p.client_encrypted_cert.display().to_string());
+            opts.tls.key = Some(p.client_encrypted_key.display().to_string());
+        }
+        opts.tls.key_password_file = Some(pw.display().to_string());
+        let f = tls::plan(&opts, 8883).expect_err("a NUL byte cannot be a password");
+        assert!(f.lines[0].contains("contains a NUL byte"), "{f:?}");
+    }
+}

@@ -229,8 +229,21 @@ impl PasswordSource {
 }
 
 /// The password for an encrypted `what` (`--key PATH`): --key-password-file, then
-/// MQTTS_KEY_PASSWORD, then a prompt on the terminal.
+/// MQTTS_KEY_PASSWORD, then a prompt on the terminal. A NUL byte in it is refused here:
+/// the `openssl` crate unwraps `CString::new` on passwords (found by `fuzz/run
+/// tls_files`: a password file with a NUL byte panicked).
 fn get_password(opts: &Options, what: &str) -> Result<(Secret, PasswordSource), Failure> {
+    let (pw, src) = read_password(opts, what)?;
+    if pw.0.contains('\0') {
+        return Err(file_error(format!(
+            "Error: the password {} for {what} contains a NUL byte.",
+            src.describe()
+        )));
+    }
+    Ok((pw, src))
+}
+
+fn read_password(opts: &Options, what: &str) -> Result<(Secret, PasswordSource), Failure> {
     if let Some(f) = &opts.tls.key_password_file {
         let data = read("--key-password-file", f)?;
         let text = String::from_utf8(data).map_err(|_| {
