@@ -182,6 +182,11 @@ impl Connection {
             Ok(c) => c,
             Err(f) => return (Vec::new(), Err(f)),
         };
+        if let Some(addr) = &opts.bind_address
+            && let Err(f) = bind::set(addr)
+        {
+            return (Vec::new(), Err(f));
+        }
         let tok = self.client.connect(copts);
         keep_if_unix(plan, &tok);
         let tag = self.track(tok);
@@ -344,13 +349,115 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool, waited: Duratio
 
 /// Flush stdout and end the process without destroying the paho client: destroying it
 /// stalls 0.1–1 s (paho-notes §6), and the OS frees everything anyway.
+///
+/// `_exit`, not `exit`: paho's threads are still running, and the C library's exit
+/// handlers (OpenSSL's cleanup among them) free memory those threads may be using; after a
+/// lost connection that raced into "double free" aborts.
 pub fn exit_now(code: i32) -> ! {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     if paho_guard::faulted() {
         paho_guard::report_and_exit();
     }
-    std::process::exit(code)
+    let _ = std::io::stderr().flush();
+    // SAFETY: ends the process at once; everything that must reach the user was flushed.
+    unsafe { libc::_exit(code) }
+}
+
+/// `-A`: bind the local end of outgoing connections.
+///
+/// paho.mqtt.c creates and connects its sockets itself and has no bind option. The C
+/// library is linked statically into this program, so its calls to `connect(2)` resolve
+/// to the `connect` defined here, which binds the socket to the `-A` address first (as
+/// libmosquitto does: every address the name resolves to is tried in turn) and then
+/// makes the real system call. Without `-A` it is the plain system call.
+mod bind {
+    use crate::exit::{self, Failure};
+    use std::net::{SocketAddr, ToSocketAddrs};
+    use std::sync::OnceLock;
+
+    static ADDRS: OnceLock<Vec<SocketAddr>> = OnceLock::new();
+
+    /// Resolve `host` once; connections made from now on are bound to it.
+    pub fn set(host: &str) -> Result<(), Failure> {
+        let addrs: Vec<SocketAddr> = match (host, 0).to_socket_addrs() {
+            Ok(a) => a.collect(),
+            Err(_) => Vec::new(),
+        };
+        if addrs.is_empty() {
+            return Err(Failure::new(
+                exit::GENERAL,
+                "Unable to connect (Lookup error.).",
+            ));
+        }
+        let _ = ADDRS.set(addrs);
+        Ok(())
+    }
+
+    fn raw(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+        // SAFETY: an all-zero sockaddr_storage is valid; the right variant is filled in.
+        let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let len = match addr {
+            SocketAddr::V4(a) => {
+                let sin = libc::sockaddr_in {
+                    sin_family: libc::AF_INET as libc::sa_family_t,
+                    sin_port: a.port().to_be(),
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from_ne_bytes(a.ip().octets()),
+                    },
+                    sin_zero: [0; 8],
+                };
+                // SAFETY: sockaddr_storage is larger than sockaddr_in and suitably aligned.
+                unsafe { std::ptr::write((&mut ss as *mut libc::sockaddr_storage).cast(), sin) };
+                std::mem::size_of::<libc::sockaddr_in>()
+            }
+            SocketAddr::V6(a) => {
+                let sin6 = libc::sockaddr_in6 {
+                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                    sin6_port: a.port().to_be(),
+                    sin6_flowinfo: a.flowinfo(),
+                    sin6_addr: libc::in6_addr {
+                        s6_addr: a.ip().octets(),
+                    },
+                    sin6_scope_id: a.scope_id(),
+                };
+                // SAFETY: as above, for sockaddr_in6.
+                unsafe { std::ptr::write((&mut ss as *mut libc::sockaddr_storage).cast(), sin6) };
+                std::mem::size_of::<libc::sockaddr_in6>()
+            }
+        };
+        (ss, len as libc::socklen_t)
+    }
+
+    /// `connect(2)` for the whole program (see the module comment).
+    ///
+    /// # Safety
+    /// The contract of `connect(2)`: `addr` points to `len` readable bytes.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn connect(
+        fd: libc::c_int,
+        addr: *const libc::sockaddr,
+        len: libc::socklen_t,
+    ) -> libc::c_int {
+        if let Some(binds) = ADDRS.get()
+            && !addr.is_null()
+        {
+            // SAFETY: the caller passes a valid socket address.
+            let family = libc::c_int::from(unsafe { (*addr).sa_family });
+            if family == libc::AF_INET || family == libc::AF_INET6 {
+                let bound = binds.iter().any(|b| {
+                    let (ss, l) = raw(b);
+                    // SAFETY: a valid sockaddr of length `l`.
+                    unsafe { libc::bind(fd, (&ss as *const libc::sockaddr_storage).cast(), l) == 0 }
+                });
+                if !bound {
+                    return -1;
+                }
+            }
+        }
+        // SAFETY: the real system call with the caller's arguments.
+        unsafe { libc::syscall(libc::SYS_connect, fd, addr, len) as libc::c_int }
+    }
 }
 
 /// Guard against paho-mqtt 0.14's panics in its C message callback.

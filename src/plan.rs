@@ -54,16 +54,6 @@ pub fn effective_port(opts: &Options) -> u16 {
 
 impl Plan {
     pub fn new(opts: &Options) -> Result<Plan, Failure> {
-        if opts.bind_address.is_some() {
-            // paho.mqtt.c has no way to bind the local end of its socket: refuse rather
-            // than silently connect from another address.
-            let mut f = Failure::new(
-                GENERAL,
-                "Error: -A (bind address) is not supported by mqtts.",
-            );
-            f.always = true;
-            return Err(f);
-        }
         let port = if opts.unix_socket {
             0
         } else {
@@ -154,6 +144,16 @@ impl Plan {
             }
             b.properties(props);
         } else {
+            // mosquitto's library refuses v5-only settings on MQTT 3.x before connecting.
+            if opts.will_topic.is_some() && opts.properties.iter().any(|p| p.command == "will") {
+                return Err(Failure::new(GENERAL, "Error: Problem setting will."));
+            }
+            if opts.properties.iter().any(|p| p.command == "connect") {
+                return Err(Failure::new(
+                    GENERAL,
+                    "Unable to connect (This feature is not supported.).",
+                ));
+            }
             b.clean_session(opts.clean_session);
         }
         if let Some(u) = &opts.username {

@@ -3,18 +3,24 @@
 
 use crate::connection::{Connection, Event, exit_now};
 use crate::exit::{self, Failure};
-use crate::options::{MessageSource, Options};
+use crate::options::{MessageSource, Options, Protocol};
 use crate::plan::{self, Plan};
 use crate::trace::{self, Kind, PacketEvent};
 use paho_mqtt as mqtt;
 use std::collections::VecDeque;
 use std::io::{BufRead, Read, Write};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
 
 /// Largest MQTT payload (mosquitto's limit).
 const MAX_PAYLOAD: usize = 268_435_455;
+/// MQTT v5 property identifier of Topic Alias.
+const TOPIC_ALIAS: u8 = 0x23;
 /// Most publishes that may be waiting for completion at once with `-l` (bounds memory).
 const LINE_WINDOW: usize = crate::connection::MAX_QUEUED / 2;
+/// Most payload bytes that may be waiting for completion at once with `-l`.
+const WINDOW_BYTES: usize = 64 << 20;
 
 /// Run mqtts-pub with parsed options; returns only through `exit_now`.
 pub fn run(opts: &Options) -> ! {
@@ -35,29 +41,60 @@ fn load(source: &MessageSource) -> Result<Vec<u8>, Failure> {
         MessageSource::Null | MessageSource::StdinLine => Ok(Vec::new()),
         MessageSource::File(path) => {
             let shown = path.display();
-            let data = std::fs::read(path).map_err(|_| {
-                Failure::with_lines(
-                    exit::GENERAL,
-                    vec![
-                        format!("Error: Unable to open file \"{shown}\"."),
-                        format!("Error loading input file \"{shown}\"."),
-                    ],
-                )
-            })?;
+            let failed = |first: String, blank: bool| {
+                let mut lines = vec![first];
+                if blank {
+                    lines.push(String::new());
+                }
+                lines.push(format!("Error loading input file \"{shown}\"."));
+                Failure::with_lines(exit::GENERAL, lines)
+            };
+            let mut file = std::fs::File::open(path)
+                .map_err(|_| failed(format!("Error: Unable to open file \"{shown}\"."), false))?;
+            // Check the size before reading anything, as mosquitto does.
+            let meta = file.metadata();
+            let size = meta.as_ref().map(|m| m.len()).unwrap_or(0);
+            // (A directory opens, and its size shows as huge to mosquitto's ftell.)
+            if size > MAX_PAYLOAD as u64 || meta.is_ok_and(|m| m.is_dir()) {
+                return Err(failed(
+                    format!("Error: File must be less than {MAX_PAYLOAD} bytes."),
+                    true,
+                ));
+            }
+            let mut data = Vec::with_capacity(size as usize);
+            let read = (&mut file)
+                .take(MAX_PAYLOAD as u64 + 1)
+                .read_to_end(&mut data);
+            if read.is_err() {
+                return Err(failed(
+                    format!("Error: Unable to determine size of file \"{shown}\"."),
+                    false,
+                ));
+            }
             if data.len() > MAX_PAYLOAD {
-                return Err(Failure::with_lines(
-                    exit::GENERAL,
-                    vec![
-                        format!("Error: File \"{shown}\" is too large (>{MAX_PAYLOAD} bytes)."),
-                        format!("Error loading input file \"{shown}\"."),
-                    ],
+                return Err(failed(
+                    format!("Error: File must be less than {MAX_PAYLOAD} bytes."),
+                    true,
                 ));
             }
             Ok(data)
         }
         MessageSource::StdinFile => {
             let mut data = Vec::new();
-            let _ = std::io::stdin().lock().read_to_end(&mut data);
+            let _ = std::io::stdin()
+                .lock()
+                .take(MAX_PAYLOAD as u64 + 1)
+                .read_to_end(&mut data);
+            if data.len() > MAX_PAYLOAD {
+                return Err(Failure::with_lines(
+                    exit::GENERAL,
+                    vec![
+                        format!("Error: Message length must be less than {MAX_PAYLOAD} bytes."),
+                        String::new(),
+                        "Error loading input from stdin.".into(),
+                    ],
+                ));
+            }
             if data.is_empty() {
                 return Err(Failure::with_lines(
                     exit::GENERAL,
@@ -77,7 +114,14 @@ fn load(source: &MessageSource) -> Result<Vec<u8>, Failure> {
 struct Tracer {
     debug: Option<trace::Debug>,
     out: std::io::BufWriter<std::io::Stdout>,
+    /// stdout is a terminal: show each line at once (C's stdio is line-buffered there,
+    /// block-buffered in a pipe, and mosquitto_pub prints through it).
+    tty: bool,
     topic: String,
+    /// `-D publish topic-alias N`: PUBLISH packets after the first carry no topic, which
+    /// mosquitto shows as `(null)`.
+    topic_alias: bool,
+    publishes_shown: u64,
     /// mosquitto numbers QoS 0 publishes too (m1, m2, …).
     qos0_mid: u16,
     /// v5: a received PUBACK/PUBCOMP shows the broker's reason code, which paho gives only
@@ -86,6 +130,9 @@ struct Tracer {
     v5_acks: bool,
     parked: VecDeque<PacketEvent>,
     rcs: VecDeque<u8>,
+    /// Set when we send DISCONNECT: paho also traces one while it tears down a lost
+    /// connection, which mosquitto does not show.
+    disconnecting: bool,
 }
 
 impl Tracer {
@@ -94,7 +141,7 @@ impl Tracer {
     }
 
     fn show(&mut self, ev: &PacketEvent) {
-        if self.debug.is_none() {
+        if self.debug.is_none() || (ev.kind == Kind::Disconnect && ev.sent && !self.disconnecting) {
             return;
         }
         if !self.parked.is_empty() {
@@ -136,8 +183,18 @@ impl Tracer {
         } else {
             ev.msgid
         };
-        if let Some(line) = d.line(ev, &self.topic, mid, rc) {
+        let mut topic = self.topic.as_str();
+        if ev.kind == Kind::Publish && ev.sent {
+            if self.topic_alias && self.publishes_shown > 0 {
+                topic = "(null)";
+            }
+            self.publishes_shown += 1;
+        }
+        if let Some(line) = d.line(ev, topic, mid, rc) {
             let _ = writeln!(self.out, "{line}");
+            if self.tty {
+                let _ = self.out.flush();
+            }
         }
     }
 
@@ -150,19 +207,58 @@ impl Tracer {
     }
 }
 
+/// One publish handed to the connection and not yet completed.
+struct Outstanding {
+    tag: u64,
+    /// The packet identifier mosquitto (and paho) give it: 1, 2, … per connection.
+    mid: u16,
+    bytes: usize,
+}
+
 /// Publishes handed to the connection and not yet completed, oldest first.
 /// Completions arrive in the order publishes were handed in (see `Connection::track`).
+#[derive(Default)]
 struct Pending {
-    tags: VecDeque<u64>,
+    queue: VecDeque<Outstanding>,
+    bytes: usize,
+    /// Publishes handed in so far.
+    sent: u64,
+    /// Publishes that ended without the broker's confirmation (connection gone).
+    failed: u64,
 }
 
 impl Pending {
-    fn complete(&mut self, tag: u64) {
-        if self.tags.front() == Some(&tag) {
-            self.tags.pop_front();
+    fn add(&mut self, tag: u64, bytes: usize) {
+        self.sent += 1;
+        // paho numbers outgoing packets 1..=65535 and wraps, like mosquitto's mid counter.
+        let mid = ((self.sent - 1) % 65535 + 1) as u16;
+        self.queue.push_back(Outstanding { tag, mid, bytes });
+        self.bytes += bytes;
+        abort_guard::SENT.store(self.sent, Ordering::Relaxed);
+    }
+
+    fn complete(&mut self, tag: u64) -> u16 {
+        let i = if self.queue.front().map(|o| o.tag) == Some(tag) {
+            0
         } else {
-            self.tags.retain(|&t| t != tag);
-        }
+            match self.queue.iter().position(|o| o.tag == tag) {
+                Some(i) => i,
+                None => return 0,
+            }
+        };
+        let o = self.queue.remove(i).expect("index in range");
+        self.bytes -= o.bytes;
+        abort_guard::DONE.fetch_add(1, Ordering::Relaxed);
+        o.mid
+    }
+
+    fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Sent but not confirmed (still outstanding, or failed).
+    fn unconfirmed(&self) -> u64 {
+        self.queue.len() as u64 + self.failed
     }
 }
 
@@ -170,6 +266,11 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     let source = opts.message.clone().unwrap_or(MessageSource::Null);
     let payload = load(&source)?;
     let topic = opts.topics.last().cloned().unwrap_or_default();
+    let topic_alias = opts.protocol == Protocol::V5
+        && opts
+            .properties
+            .iter()
+            .any(|p| p.command == "publish" && p.id == TOPIC_ALIAS);
     let plan = Plan::new(opts)?;
     plan.print_warnings(opts.quiet);
     let mut conn = Connection::new(&plan, opts.debug, false)?;
@@ -178,11 +279,16 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
             id: plan.client_id.clone(),
         }),
         out: std::io::BufWriter::new(std::io::stdout()),
+        // SAFETY: isatty only inspects the descriptor.
+        tty: unsafe { libc::isatty(1) } == 1,
         topic: topic.clone(),
+        topic_alias,
+        publishes_shown: 0,
         qos0_mid: 0,
         v5_acks: plan.is_v5() && opts.qos > 0,
         parked: VecDeque::new(),
         rcs: VecDeque::new(),
+        disconnecting: false,
     };
     let (seen, connected) = conn.connect(&plan, opts, true, None);
     for p in &seen {
@@ -195,12 +301,18 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     connected?;
 
     let props = plan::properties(opts, "publish")?;
-    let mut pending = Pending {
-        tags: VecDeque::new(),
-    };
+    abort_guard::install(opts.quiet);
+    let mut pending = Pending::default();
+    // With a topic alias only the first PUBLISH names the topic (as mosquitto_pub).
+    let first = std::cell::Cell::new(true);
     let make = |body: Vec<u8>| {
+        let name = if topic_alias && !first.replace(false) {
+            ""
+        } else {
+            topic.as_str()
+        };
         let mut m = mqtt::MessageBuilder::new()
-            .topic(topic.as_str())
+            .topic(name)
             .payload(body)
             .qos(opts.qos as i32)
             .retained(opts.retain);
@@ -210,27 +322,35 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         m.finalize()
     };
 
-    let result = if source == MessageSource::StdinLine {
-        line_loop(&mut conn, &mut tr, &mut pending, &make)
-    } else {
-        let mut r = Ok(());
-        for i in 0..opts.repeat.max(1) {
-            if i > 0 && !opts.repeat_delay.is_zero() {
-                std::thread::sleep(opts.repeat_delay);
-            }
-            let tag = conn.track(conn.client.publish(make(payload.clone())));
-            pending.tags.push_back(tag);
-            r = wait_until(&conn, &mut tr, &mut pending, 0);
-            if r.is_err() {
-                break;
-            }
+    let result = if !plan.is_v5() && !props.is_empty() {
+        // mosquitto_pub's library refuses PUBLISH properties on MQTT 3.x ("not supported")
+        // and mosquitto_pub then disconnects and exits 0 without a word. We do the same
+        // but say so (a documented difference).
+        if !opts.quiet {
+            let _ = tr.out.flush();
+            eprintln!(
+                "Warning: PUBLISH properties (-D publish) need MQTT v5; nothing was published."
+            );
         }
-        r
+        Ok(())
+    } else if source == MessageSource::StdinLine {
+        line_loop(&mut conn, &mut tr, &mut pending, &make, opts.quiet)
+    } else {
+        // The last publish takes the payload itself (one copy less of up to 256 MB).
+        let payload = std::cell::RefCell::new(payload);
+        repeat_loop(&mut conn, &mut tr, &mut pending, opts, |last| {
+            make(if last {
+                std::mem::take(&mut *payload.borrow_mut())
+            } else {
+                payload.borrow().clone()
+            })
+        })
     };
     if let Err(f) = result {
         tr.finish();
         return Err(f);
     }
+    tr.disconnecting = true;
     conn.disconnect(0, plan::properties(opts, "disconnect")?);
     drain(&mut conn, &mut tr);
     tr.finish();
@@ -246,57 +366,164 @@ fn drain(conn: &mut Connection, tr: &mut Tracer) {
     }
 }
 
-/// Handle events until at most `left` publishes are outstanding.
+/// How a run without `-l` ends when the connection goes: mosquitto's message and code.
+fn lost(pending: &Pending) -> Failure {
+    let f = Failure::new(exit::CONN_LOST, "Error: The connection was lost.");
+    match pending.unconfirmed() {
+        0 => f,
+        1 => f.and("1 message was not confirmed by the broker."),
+        n => f.and(format!("{n} messages were not confirmed by the broker.")),
+    }
+}
+
+/// `-m/-f/-s/-n`: publish `--repeat` times, each after the previous one completed and
+/// `--repeat-delay` passed (mosquitto_pub's order).
+fn repeat_loop(
+    conn: &mut Connection,
+    tr: &mut Tracer,
+    pending: &mut Pending,
+    opts: &Options,
+    message: impl Fn(bool) -> mqtt::Message,
+) -> Result<(), Failure> {
+    for i in 0..opts.repeat.max(1) {
+        if i > 0 && !opts.repeat_delay.is_zero() {
+            // Keep handling events (trace lines, a lost connection) while waiting.
+            let until = Instant::now() + opts.repeat_delay;
+            while let Some(ev) = conn.next(Some(until)) {
+                if handle(ev, tr, pending, opts.quiet).is_err() {
+                    return Err(lost(pending));
+                }
+            }
+        }
+        let m = message(i + 1 == opts.repeat.max(1));
+        let bytes = m.payload().len();
+        // The whole packet must fit MQTT's largest remaining length, or mosquitto's
+        // library refuses the publish: a message, no PUBLISH, DISCONNECT, exit 0.
+        let header = 2 + m.topic().len() + if opts.qos > 0 { 2 } else { 0 };
+        let props = if opts.protocol == Protocol::V5 { 1 } else { 0 };
+        if header + props + bytes > MAX_PAYLOAD {
+            // mosquitto logs the PUBLISH before its library finds it too large.
+            tr.show(&PacketEvent {
+                sent: true,
+                kind: Kind::Publish,
+                msgid: ((pending.sent % 65535) + 1) as u16,
+                qos: opts.qos,
+                retained: opts.retain,
+                len: bytes,
+                rc: 0,
+            });
+            if !opts.quiet {
+                let _ = tr.out.flush();
+                eprintln!("Error: Message payload is too large.");
+            }
+            return Ok(());
+        }
+        let tag = conn.track(conn.client.publish(m));
+        pending.add(tag, bytes);
+        wait_until(conn, tr, pending, 0, opts.quiet).map_err(|()| lost(pending))?;
+    }
+    Ok(())
+}
+
+/// Outstanding payload above which paho needs nudging (see [`next_event`]).
+const NUDGE_BYTES: usize = 64 * 1024;
+const NUDGE_EVERY: Duration = Duration::from_millis(5);
+
+unsafe extern "C" {
+    /// paho.mqtt.c's (internal) wake-up of its receive thread, linked in statically.
+    fn Socket_interrupt() -> libc::c_int;
+}
+
+/// The next event while publishes are outstanding.
+///
+/// paho.mqtt.c continues a partly written packet only when its receive thread wakes up,
+/// which, with nothing else going on, is once a second: a 20 MB publish took 4 s and a
+/// 256 MB one a minute. While much payload is outstanding, wake that thread every few
+/// milliseconds (the wake-up paho itself uses when a socket is added or closed).
+fn next_event(conn: &Connection, pending: &Pending) -> Option<Event> {
+    if pending.bytes < NUDGE_BYTES {
+        return conn.next(None);
+    }
+    loop {
+        if let Some(ev) = conn.next(Some(Instant::now() + NUDGE_EVERY)) {
+            return Some(ev);
+        }
+        // SAFETY: sends one byte on paho's own wake-up socket pair.
+        unsafe { Socket_interrupt() };
+    }
+}
+
+/// Handle one event. Err: the connection is gone.
+fn handle(ev: Event, tr: &mut Tracer, pending: &mut Pending, quiet: bool) -> Result<(), ()> {
+    match ev {
+        Event::Packet(p) => tr.show(&p),
+        Event::Done(tag, r) => {
+            let mid = pending.complete(tag);
+            if done(tr, mid, r, quiet).is_err() {
+                pending.failed += 1;
+                return Err(());
+            }
+        }
+        Event::Lost => return Err(()),
+        Event::Message(_) | Event::Signal => {}
+    }
+    Ok(())
+}
+
+/// Handle events until at most `left` publishes are outstanding. Err: connection gone.
 fn wait_until(
-    conn: &Connection,
+    conn: &mut Connection,
     tr: &mut Tracer,
     pending: &mut Pending,
     left: usize,
-) -> Result<(), Failure> {
-    while pending.tags.len() > left {
-        match conn.next(None) {
-            Some(Event::Packet(p)) => tr.show(&p),
-            Some(Event::Done(tag, r)) => {
-                pending.complete(tag);
-                done(tr, r);
-            }
-            Some(Event::Lost) | None => return Err(lost(pending.tags.len())),
-            Some(Event::Message(_) | Event::Signal) => {}
+    quiet: bool,
+) -> Result<(), ()> {
+    while pending.len() > left {
+        match next_event(conn, pending) {
+            Some(ev) => handle(ev, tr, pending, quiet)?,
+            None => return Err(()),
         }
     }
     Ok(())
 }
 
-/// A publish completed: show its v5 ack reason code, warn about a refusal as mosquitto.
-fn done(tr: &mut Tracer, r: Result<mqtt::ServerResponse, mqtt::Error>) {
+/// A publish completed: show its v5 ack reason code, warn about a refusal as mosquitto
+/// (a refusal still counts as done). Err: it failed without an answer from the broker.
+fn done(
+    tr: &mut Tracer,
+    mid: u16,
+    r: Result<mqtt::ServerResponse, mqtt::Error>,
+    quiet: bool,
+) -> Result<(), ()> {
     match r {
         Ok(rsp) => tr.completed(rsp.reason_code() as u8),
-        Err(mqtt::Error::ReasonCode(rc, _)) => {
+        Err(mqtt::Error::ReasonCode(rc, props)) => {
             tr.completed(rc as u8);
-            let _ = tr.out.flush();
-            eprintln!(
-                "Warning: Publish failed: {}.",
-                exit::reason_string(rc as u8)
-            );
+            if !quiet {
+                let _ = tr.out.flush();
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "Warning: Publish {mid} failed: {}.",
+                    exit::reason_string(rc as u8)
+                );
+                if let Some(reason) = props.get_string(mqtt::PropertyCode::ReasonString) {
+                    let _ = writeln!(err, "{reason}");
+                }
+            }
         }
-        Err(_) => tr.completed(0),
+        Err(_) => {
+            tr.completed(0);
+            return Err(());
+        }
     }
+    Ok(())
 }
 
-fn lost(unconfirmed: usize) -> Failure {
-    let f = Failure::new(exit::CONN_LOST, "Error: The connection was lost.");
-    if unconfirmed > 0 {
-        f.and(format!(
-            "{unconfirmed} message(s) were not confirmed by the broker."
-        ))
-    } else {
-        f
-    }
-}
-
-/// Lines read from stdin by a helper thread, with a bounded number in flight.
+/// `-l` input: lines read by a helper thread. `None` = end of input.
+/// The channel holds at most a few lines, so a fast pipe cannot fill memory.
 fn spawn_reader() -> Receiver<Option<Vec<u8>>> {
-    let (tx, rx): (SyncSender<Option<Vec<u8>>>, _) = sync_channel(1024);
+    let (tx, rx): (SyncSender<Option<Vec<u8>>>, _) = sync_channel(64);
     std::thread::spawn(move || {
         let mut input = std::io::stdin().lock();
         loop {
@@ -320,35 +547,192 @@ fn spawn_reader() -> Receiver<Option<Vec<u8>>> {
     rx
 }
 
+/// How often the `-l` loop looks at the connection while it waits for input.
+const INPUT_POLL: Duration = Duration::from_millis(50);
+
 /// `-l`: one message per line until EOF, each one confirmed before exit 0.
+///
+/// Memory stays bounded: at most `LINE_WINDOW` publishes (and `WINDOW_BYTES` of payload,
+/// but always at least one) are outstanding, and the reader holds a few lines more.
+/// While waiting for input the connection is still watched, so a lost connection ends
+/// the run even when no line comes.
 fn line_loop(
     conn: &mut Connection,
     tr: &mut Tracer,
     pending: &mut Pending,
     make: &dyn Fn(Vec<u8>) -> mqtt::Message,
+    quiet: bool,
 ) -> Result<(), Failure> {
+    abort_guard::LINES.store(true, Ordering::Relaxed);
     let lines = spawn_reader();
+    let gone = |pending: &Pending| lost_lines(pending);
     loop {
-        // Keep the window bounded, and render what has happened meanwhile.
-        wait_until(conn, tr, pending, LINE_WINDOW - 1)?;
+        // Render what has happened meanwhile.
         while let Some(ev) = conn.try_next() {
-            match ev {
-                Event::Packet(p) => tr.show(&p),
-                Event::Done(tag, r) => {
-                    pending.complete(tag);
-                    done(tr, r);
-                }
-                Event::Lost => return Err(lost(pending.tags.len())),
-                Event::Message(_) | Event::Signal => {}
+            handle(ev, tr, pending, quiet).map_err(|()| gone(pending))?;
+        }
+        let line = match lines.recv_timeout(INPUT_POLL) {
+            Ok(Some(line)) => line,
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => continue,
+        };
+        // Keep the window bounded before handing in one more.
+        while pending.len() >= LINE_WINDOW
+            || (pending.len() > 0 && pending.bytes + line.len() > WINDOW_BYTES)
+        {
+            match next_event(conn, pending) {
+                Some(ev) => handle(ev, tr, pending, quiet).map_err(|()| gone(pending))?,
+                None => return Err(gone(pending)),
             }
         }
-        match lines.recv() {
-            Ok(Some(line)) => {
-                let tag = conn.track(conn.client.publish(make(line)));
-                pending.tags.push_back(tag);
+        let bytes = line.len();
+        let tag = conn.track(conn.client.publish(make(line)));
+        pending.add(tag, bytes);
+    }
+    wait_until(conn, tr, pending, 0, quiet).map_err(|()| gone(pending))
+}
+
+/// `-l` ends on a lost connection (mosquitto_pub would reconnect and wait forever for the
+/// lost acknowledgements): say how many lines are not known to have arrived.
+fn lost_lines(pending: &Pending) -> Failure {
+    let (n, sent) = (pending.unconfirmed(), pending.sent);
+    let f = Failure::new(exit::CONN_LOST, "Error: The connection was lost.");
+    let first = match (n, sent) {
+        (_, 1) => format!(
+            "The 1 line published was {}confirmed by the broker",
+            if n == 0 { "" } else { "not " }
+        ),
+        (0, _) => format!("All {sent} lines published were confirmed by the broker"),
+        _ => format!("{n} of the {sent} lines published were not confirmed by the broker"),
+    };
+    f.and(format!(
+        "{first}; input after line {sent} was not published."
+    ))
+}
+
+/// paho.mqtt.c 1.3.16 sometimes aborts ("double free", in `MQTTAsync_cleanSession`) when a
+/// connection is lost while QoS > 0 publishes are in flight (paho.mqtt.c issues #1532,
+/// #1621, #1622). Once connected, that abort is turned into the ending a lost connection
+/// gets anyway: the message and exit code 7.
+mod abort_guard {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    /// Lines handed to paho, and completed (confirmed or refused by the broker).
+    pub static SENT: AtomicU64 = AtomicU64::new(0);
+    pub static DONE: AtomicU64 = AtomicU64::new(0);
+    /// `-l` (the message counts lines).
+    pub static LINES: AtomicBool = AtomicBool::new(false);
+    static QUIET: AtomicBool = AtomicBool::new(false);
+
+    pub fn install(quiet: bool) {
+        QUIET.store(quiet, Ordering::Relaxed);
+        // SAFETY: installs a handler that only calls async-signal-safe functions.
+        unsafe { libc::signal(libc::SIGABRT, on_abort as *const () as libc::sighandler_t) };
+    }
+
+    /// A fixed buffer: nothing may allocate in the handler (the heap is what failed).
+    struct Buf {
+        bytes: [u8; 256],
+        len: usize,
+    }
+
+    impl Buf {
+        fn put(&mut self, b: &[u8]) {
+            let k = b.len().min(self.bytes.len() - self.len);
+            self.bytes[self.len..self.len + k].copy_from_slice(&b[..k]);
+            self.len += k;
+        }
+
+        fn number(&mut self, mut v: u64) {
+            let mut d = [0u8; 20];
+            let mut i = d.len();
+            loop {
+                i -= 1;
+                d[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+                if v == 0 {
+                    break;
+                }
             }
-            Ok(None) | Err(_) => break,
+            self.put(&d[i..]);
         }
     }
-    wait_until(conn, tr, pending, 0)
+
+    extern "C" fn on_abort(_: libc::c_int) {
+        let sent = SENT.load(Ordering::Relaxed);
+        let open = sent.saturating_sub(DONE.load(Ordering::Relaxed));
+        let mut b = Buf {
+            bytes: [0; 256],
+            len: 0,
+        };
+        b.put(b"Error: The connection was lost.\n");
+        if LINES.load(Ordering::Relaxed) {
+            b.number(open);
+            b.put(b" of the ");
+            b.number(sent);
+            b.put(b" lines published were not confirmed by the broker; input after line ");
+            b.number(sent);
+            b.put(b" was not published.\n");
+        } else if open == 1 {
+            b.put(b"1 message was not confirmed by the broker.\n");
+        } else if open > 1 {
+            b.number(open);
+            b.put(b" messages were not confirmed by the broker.\n");
+        }
+        if QUIET.load(Ordering::Relaxed) {
+            b.len = 0;
+        }
+        // SAFETY: write(2) and _exit(2) are async-signal-safe.
+        unsafe {
+            libc::write(2, b.bytes.as_ptr().cast(), b.len);
+            libc::_exit(crate::exit::CONN_LOST);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mids_count_from_1_and_wrap_like_paho() {
+        let mut p = Pending::default();
+        for tag in 1..=65536u64 {
+            p.add(tag, 1);
+        }
+        assert_eq!(p.complete(1), 1);
+        assert_eq!(p.complete(65535), 65535);
+        assert_eq!(p.complete(65536), 1);
+        assert_eq!(p.complete(2), 2);
+        assert_eq!(p.len(), 65532);
+        assert_eq!(p.bytes, 65532);
+        assert_eq!(p.complete(999_999), 0);
+        p.failed = 3;
+        assert_eq!(p.unconfirmed(), 65535);
+    }
+
+    #[test]
+    fn lost_line_messages() {
+        let mut p = Pending::default();
+        p.add(1, 0);
+        assert_eq!(
+            lost_lines(&p).lines,
+            [
+                "Error: The connection was lost.",
+                "The 1 line published was not confirmed by the broker; input after line 1 was not published."
+            ]
+        );
+        p.complete(1);
+        p.add(2, 0);
+        p.add(3, 0);
+        p.complete(2);
+        assert_eq!(
+            lost_lines(&p).lines[1],
+            "1 of the 3 lines published were not confirmed by the broker; input after line 3 was not published."
+        );
+        assert_eq!(
+            lost(&p).lines[1],
+            "1 message was not confirmed by the broker."
+        );
+    }
 }
