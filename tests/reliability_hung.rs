@@ -113,7 +113,6 @@ fn diagnose_after_names_a_silent_peer() {
 /// The broker hangs after CONNACK (no PINGRESP): mqtts-pub -l waiting for stdin notices
 /// through the keepalive and ends non-zero (mosquitto_pub: 19 "Keepalive exceeded").
 #[test]
-#[ignore = "publish.rs bug: -l blocks in lines.recv() waiting for stdin and does not look at connection events, so paho's keepalive loss (PINGREQ at 5 s, DISCONNECT at ~12 s) goes unnoticed until the next stdin line: with -k 5 and stdin open it was still running (killed) after 40 s"]
 fn pub_line_mode_ends_when_broker_stops_answering_pings() {
     let fake = FakeBroker::start(|s| {
         if reliability_support::accept_connect(s).is_none() {

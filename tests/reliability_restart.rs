@@ -129,7 +129,7 @@ fn pub_line_mode_restart_loses_nothing_reported_delivered() {
 
 /// The behaviour wanted (as mosquitto_pub -l, which reconnects): finish with exit 0.
 #[test]
-#[ignore = "mqtts-pub -l does not reconnect yet (main 8a8707b): exits 7 with 'Error: The connection was lost.' and 'N message(s) were not confirmed by the broker.'"]
+#[ignore = "mqtts-pub -l does not reconnect yet (main 4284690): exits 7 with 'Error: The connection was lost.' and 'N of the M lines published were not confirmed by the broker; input after line M was not published.'"]
 fn pub_line_mode_reconnects_after_broker_restart() {
     let (out, missing) = pub_line_mode_through_restart();
     assert_eq!(

@@ -119,7 +119,13 @@ fn pub_line_mode_is_killed_by_signals() {
             .spawn();
         publisher.write_stdin(b"one\ntwo\n").unwrap();
         assert!(sub.wait_for_lines(2, Duration::from_secs(10)), "no stream");
-        let out = publisher.stop_with(sig, Duration::from_secs(10));
+        // Signal with stdin still open (`stop_with` closes stdin first: EOF would race).
+        publisher.signal(sig);
+        let start = std::time::Instant::now();
+        while publisher.is_running() && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = publisher.wait(Duration::from_secs(1));
         assert_eq!(out.code, None, "expected death by signal {sig}:\n{out}");
         assert_eq!(out.signal, Some(sig), "{out}");
         let _ = sub.kill();
