@@ -11,7 +11,7 @@ use crate::plan::Plan;
 use crate::trace::{self, PacketEvent};
 use paho_mqtt as mqtt;
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Most requests the run loops may have outstanding in paho at once.
 pub const MAX_QUEUED: usize = 8192;
@@ -107,9 +107,14 @@ impl Connection {
             .mqtt_version(plan.mqtt_version)
             .create_client()
             .map_err(|e| Failure::new(exit::GENERAL, format!("Error: {e}")))?;
+        paho_guard::install(tx.clone());
         let t = tx.clone();
         client.set_message_callback(move |_, m| {
             if let Some(m) = m {
+                if !paho_guard::topic_ok(&m) {
+                    paho_guard::fault();
+                    return;
+                }
                 let _ = t.send(Event::Message(m));
             }
         });
@@ -208,6 +213,7 @@ impl Connection {
         pub_style: bool,
     ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
         let mut seen = Vec::new();
+        let started = Instant::now();
         // Everything after the CONNACK (packets, messages of a persistent session, a lost
         // connection) belongs to the run loop: keep it, in order, for `next`.
         let mut connack = false;
@@ -222,9 +228,20 @@ impl Connection {
                     deadline = Some(Instant::now() + std::time::Duration::from_secs(2));
                 }
                 Some(Event::Done(t, r)) if t == tag => {
-                    return (seen, r.map_err(|e| connect_failure(e, plan, pub_style)));
+                    let waited = started.elapsed();
+                    return (
+                        seen,
+                        r.map_err(|e| connect_failure(e, plan, pub_style, waited)),
+                    );
                 }
                 Some(ev) if connack => self.stash.borrow_mut().push_back(ev),
+                // Without paho's trace (no -d, no message ids shown) there is no CONNACK
+                // event; a message still means the CONNACK came (a resumed session's
+                // queue): keep it and what follows (it was dropped here).
+                Some(ev @ Event::Message(_)) => {
+                    connack = true;
+                    self.stash.borrow_mut().push_back(ev);
+                }
                 Some(Event::Signal) | None => {
                     return (
                         seen,
@@ -253,6 +270,10 @@ impl Connection {
 
     /// Send DISCONNECT (v5 `reason`, 0 = normal) and wait briefly for it to go out.
     pub fn disconnect(&mut self, reason: u8, props: mqtt::Properties) {
+        if paho_guard::faulted() {
+            // paho's receive thread is parked holding paho's lock: a call would block.
+            return;
+        }
         let mut b = mqtt::DisconnectOptionsBuilder::new();
         b.timeout(std::time::Duration::from_millis(0));
         if reason != 0 {
@@ -287,7 +308,8 @@ fn keep_if_unix(plan: &Plan, tok: &mqtt::Token) {
 }
 
 /// mosquitto's text and exit code for a failed connect.
-fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool) -> Failure {
+/// `waited`: how long paho tried (its connect timeout, or less when it failed sooner).
+fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool, waited: Duration) -> Failure {
     match e {
         mqtt::Error::ConnectReturn(rc) => {
             let rc = rc as u8;
@@ -316,7 +338,12 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool) -> Failure {
             }
             f
         }
-        _ => crate::tls::diagnose(&plan.host, plan.port, plan.tls.as_ref()),
+        _ => crate::tls::diagnose_after(
+            &plan.host,
+            plan.port,
+            plan.tls.as_ref(),
+            waited.min(plan.connect_timeout),
+        ),
     }
 }
 
@@ -329,6 +356,9 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool) -> Failure {
 pub fn exit_now(code: i32) -> ! {
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    if paho_guard::faulted() {
+        paho_guard::report_and_exit();
+    }
     let _ = std::io::stderr().flush();
     // SAFETY: ends the process at once; everything that must reach the user was flushed.
     unsafe { libc::_exit(code) }
@@ -427,5 +457,114 @@ mod bind {
         }
         // SAFETY: the real system call with the caller's arguments.
         unsafe { libc::syscall(libc::SYS_connect, fd, addr, len) as libc::c_int }
+    }
+}
+
+/// Guard against paho-mqtt 0.14's panics in its C message callback.
+///
+/// `AsyncClient::on_message_arrived` (paho-mqtt `src/async_client.rs:361-364`) unwraps
+/// `str::from_utf8` and `CString::new` on the topic of every received PUBLISH. A broker
+/// that sends a topic that is not UTF-8, or holds a NUL byte, makes it panic inside an
+/// `extern "C"` function, which cannot unwind: the process aborts (SIGABRT) and messages
+/// received just before are lost. We cannot replace that callback (the C handle is
+/// private), but the panic hook runs before the abort, on paho's receive thread. There it:
+/// records the fault, wakes the run loop (an [`Event::Signal`], which both run loops
+/// already end on, after printing everything received before), and parks the thread
+/// forever, so there is no unwinding and no abort. [`exit_now`] then prints mosquitto's
+/// "Malformed UTF-8" error and exits with 18 (MOSQ_ERR_MALFORMED_UTF8). The parked
+/// thread holds paho's lock, so [`Connection::disconnect`] skips paho after a fault, and
+/// if the run loop does not get to `exit_now` within 5 s (mqtts-pub's loop does not stop
+/// on the wake-up; a loop blocked in a paho call could not), the hook thread ends the
+/// process itself, the same way.
+///
+/// The same fault is reported for a topic that reaches our own callback and is not UTF-8
+/// (paho-mqtt's `Message::topic` would panic on it).
+pub mod paho_guard {
+    use super::Event;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc::Sender;
+
+    static FAULT: AtomicBool = AtomicBool::new(false);
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    static EVENTS: Mutex<Option<Sender<Event>>> = Mutex::new(None);
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+
+    thread_local! {
+        /// Set while we probe a topic ourselves (its panic is expected and caught).
+        static PROBING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Has a malformed topic ended the connection?
+    pub fn faulted() -> bool {
+        FAULT.load(Ordering::SeqCst)
+    }
+
+    /// Route faults to `tx` and install the panic hook (once per process).
+    pub fn install(tx: Sender<Event>) {
+        if let Ok(mut g) = EVENTS.lock() {
+            *g = Some(tx);
+        }
+        INSTALL.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if PROBING.with(|p| p.get()) {
+                    return;
+                }
+                if is_topic_panic(info) {
+                    fault();
+                    // Never return: returning would unwind into C and abort.
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    report_and_exit();
+                }
+                previous(info);
+            }));
+        });
+    }
+
+    /// paho-mqtt's unwrap of a received topic (UTF-8 or NUL check) in its C callback.
+    fn is_topic_panic(info: &std::panic::PanicHookInfo) -> bool {
+        let in_callback = info.location().is_some_and(|l| {
+            l.file().contains("paho-mqtt") && l.file().ends_with("async_client.rs")
+        });
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        in_callback && (msg.contains("Utf8Error") || msg.contains("NulError"))
+    }
+
+    /// Whether paho-mqtt can give `m`'s topic as text (its `topic()` panics otherwise).
+    pub fn topic_ok(m: &paho_mqtt::Message) -> bool {
+        PROBING.with(|p| p.set(true));
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m.topic().len())).is_ok();
+        PROBING.with(|p| p.set(false));
+        ok
+    }
+
+    /// Record the fault and wake the run loop.
+    pub fn fault() {
+        FAULT.store(true, Ordering::SeqCst);
+        let tx = EVENTS.lock().ok().and_then(|g| g.clone());
+        if let Some(tx) = tx {
+            let _ = tx.send(Event::Signal);
+        }
+    }
+
+    /// Print the error (once) and end the process without running exit handlers (paho's
+    /// receive thread may be parked inside the library).
+    pub fn report_and_exit() -> ! {
+        use std::io::Write;
+        if !REPORTED.swap(true, Ordering::SeqCst) {
+            let _ = std::io::stdout().flush();
+            let msg = b"Error: Malformed UTF-8: the broker sent a message whose topic is not \
+valid UTF-8 or contains a NUL byte.\n";
+            // SAFETY: writing a static buffer to fd 2.
+            unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+        }
+        // SAFETY: ends the process; nothing else to uphold.
+        unsafe { libc::_exit(crate::exit::MALFORMED_UTF8) }
     }
 }

@@ -10,6 +10,9 @@ pub const OK: i32 = 0;
 pub const GENERAL: i32 = 1;
 /// Connection lost (mosquitto's MOSQ_ERR_CONN_LOST).
 pub const CONN_LOST: i32 = 7;
+/// A received topic is not valid UTF-8 (MOSQ_ERR_MALFORMED_UTF8; see
+/// `connection::paho_guard`).
+pub const MALFORMED_UTF8: i32 = 18;
 /// Keepalive exceeded (MOSQ_ERR_KEEPALIVE).
 pub const KEEPALIVE: i32 = 19;
 /// `-W` timeout after CONNACK (MOSQ_ERR_TIMEOUT).

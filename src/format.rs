@@ -875,17 +875,24 @@ fn blank(out: &mut Vec<u8>, c: u8, n: usize) {
 }
 
 /// printf `%d` / `%-*d` / `%0*d` / `%*d` as mosquitto's `formatted_print_int` picks them.
+/// Padded by hand: Rust's `{:w$}` panics for widths above 65535 (fuzzing found
+/// `%70000l`), and widths go up to [`MAX_WIDTH`].
 fn write_int(out: &mut Vec<u8>, v: i64, spec: Spec) {
-    let w = spec.width;
-    let _ = if w == 0 {
-        write!(out, "{v}")
-    } else if spec.left {
-        write!(out, "{v:<w$}")
+    let digits = v.to_string();
+    let pad = spec.width.saturating_sub(digits.len());
+    if spec.left {
+        out.extend_from_slice(digits.as_bytes());
+        blank(out, b' ', pad);
     } else if spec.zero {
-        write!(out, "{v:0w$}")
+        // printf puts the sign before the zeros: %05d of -42 is -0042.
+        let (sign, num) = digits.split_at(usize::from(v < 0));
+        out.extend_from_slice(sign.as_bytes());
+        blank(out, b'0', pad);
+        out.extend_from_slice(num.as_bytes());
     } else {
-        write!(out, "{v:>w$}")
-    };
+        blank(out, b' ', pad);
+        out.extend_from_slice(digits.as_bytes());
+    }
 }
 
 /// printf `%-*.*s` and friends on bytes (width and precision count bytes, pad spaces).

@@ -17,9 +17,25 @@ pub struct Plan {
     /// The client id sent in CONNECT ("" lets the broker assign one).
     pub client_id: String,
     pub mqtt_version: u32,
+    /// How long paho waits for the TCP/TLS connect and the CONNACK ([`connect_timeout`]).
+    pub connect_timeout: std::time::Duration,
     /// Lines for stderr before connecting (certificate expiry, `--insecure`, a password
     /// going out in plaintext).
     pub warnings: Vec<String>,
+}
+
+/// paho's connect timeout (TCP connect, TLS handshake and CONNACK together): one
+/// keepalive interval, at most 30 s (paho's default); 30 s with `-k 0`. A broker that
+/// accepts the connection and then says nothing ends the run after `-k` seconds (plus the
+/// bounded diagnosis, see `tls::diagnose_after`), instead of hanging or waiting 30 s.
+pub fn connect_timeout(keepalive: u16) -> std::time::Duration {
+    const MAX: u16 = 30;
+    let secs = if keepalive == 0 {
+        MAX
+    } else {
+        keepalive.min(MAX)
+    };
+    std::time::Duration::from_secs(secs.into())
 }
 
 /// mosquitto's default port: 8883 when a CA (or PSK) is given, else 1883.
@@ -78,6 +94,7 @@ impl Plan {
             tls,
             client_id,
             mqtt_version,
+            connect_timeout: connect_timeout(opts.keepalive),
             warnings,
         })
     }
@@ -99,7 +116,7 @@ impl Plan {
     pub fn connect_options(&self, opts: &Options) -> Result<mqtt::ConnectOptions, Failure> {
         let mut b = mqtt::ConnectOptionsBuilder::with_mqtt_version(self.mqtt_version);
         b.keep_alive_interval(std::time::Duration::from_secs(opts.keepalive.into()));
-        b.connect_timeout(std::time::Duration::from_secs(30));
+        b.connect_timeout(self.connect_timeout);
         b.max_inflight(opts.max_inflight.min(65535) as i32);
         if self.is_v5() {
             b.clean_start(opts.clean_session);
@@ -175,6 +192,14 @@ pub fn properties(opts: &Options, command: &str) -> Result<mqtt::Properties, Fai
 fn add_property(props: &mut mqtt::Properties, p: &PropertyArg) -> Result<(), Failure> {
     let bad = || Failure::new(GENERAL, format!("Error: invalid property {:#04x}.", p.id));
     let code = mqtt::PropertyCode::new(p.id.into()).ok_or_else(bad)?;
+    // paho-mqtt unwraps `CString::new` on string properties: a NUL byte would panic
+    // there. (argv and config lines cannot carry one; callers of this library can.)
+    let nul = |s: &str| s.contains('\0');
+    match &p.value {
+        PropertyValue::String(s) if nul(s) => return Err(bad()),
+        PropertyValue::Pair(k, v) if nul(k) || nul(v) => return Err(bad()),
+        _ => {}
+    }
     let prop = match &p.value {
         PropertyValue::Int(v) => return push(props, code, *v),
         PropertyValue::String(s) => mqtt::Property::new_string(code, s),
@@ -235,5 +260,15 @@ mod tests {
         assert!(id.starts_with("mosq-"));
         assert!(id[5..].bytes().all(|b| b.is_ascii_alphanumeric()));
         assert_ne!(id, super::random_v31_id());
+    }
+
+    #[test]
+    fn connect_timeout_follows_keepalive() {
+        use super::connect_timeout;
+        use std::time::Duration;
+        assert_eq!(connect_timeout(5), Duration::from_secs(5));
+        assert_eq!(connect_timeout(60), Duration::from_secs(30));
+        assert_eq!(connect_timeout(0), Duration::from_secs(30));
+        assert_eq!(connect_timeout(u16::MAX), Duration::from_secs(30));
     }
 }

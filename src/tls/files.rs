@@ -229,8 +229,21 @@ impl PasswordSource {
 }
 
 /// The password for an encrypted `what` (`--key PATH`): --key-password-file, then
-/// MQTTS_KEY_PASSWORD, then a prompt on the terminal.
+/// MQTTS_KEY_PASSWORD, then a prompt on the terminal. A NUL byte in it is refused here:
+/// the `openssl` crate unwraps `CString::new` on passwords (found by `fuzz/run
+/// tls_files`: a password file with a NUL byte panicked).
 fn get_password(opts: &Options, what: &str) -> Result<(Secret, PasswordSource), Failure> {
+    let (pw, src) = read_password(opts, what)?;
+    if pw.0.contains('\0') {
+        return Err(file_error(format!(
+            "Error: the password {} for {what} contains a NUL byte.",
+            src.describe()
+        )));
+    }
+    Ok((pw, src))
+}
+
+fn read_password(opts: &Options, what: &str) -> Result<(Secret, PasswordSource), Failure> {
     if let Some(f) = &opts.tls.key_password_file {
         let data = read("--key-password-file", f)?;
         let text = String::from_utf8(data).map_err(|_| {
@@ -410,9 +423,30 @@ fn load_pkcs12(opts: &Options, path: &str, plan: &mut TlsPlan) -> Result<Identit
     })
 }
 
+/// A warning when the `--key-password-file` can be read (or written) by other users.
+fn password_file_warning(path: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        let p = printable(path);
+        format!(
+            "Warning: --key-password-file {p} is accessible by other users (mode {:04o}); \
+             make it private: chmod 600 {p}",
+            mode & 0o7777
+        )
+    })
+}
+
 /// All file checks for `plan` (TLS is on).
 pub(crate) fn check(opts: &Options, plan: &mut TlsPlan) -> Result<(), Failure> {
     let t = &opts.tls;
+    if let Some(w) = t
+        .key_password_file
+        .as_deref()
+        .and_then(password_file_warning)
+    {
+        plan.warnings.push(w);
+    }
     let warn = t.cert_expiry_warn.unwrap_or(super::DEFAULT_EXPIRY_WARN);
     if let Some(f) = &t.cafile {
         let certs = load_certs("--cafile", f)?;

@@ -403,6 +403,19 @@ pub fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure {
     probe::diagnose(host, port, tls)
 }
 
+/// [`diagnose`] after paho tried for `waited` (at most its connect timeout): a peer that
+/// accepts and stays silent is reported as "no CONNACK within N s" / "the TLS handshake
+/// did not complete within N s" with that N. Bounded like [`diagnose`] (about 3 s for a
+/// silent peer: one probe, whose silence is the answer).
+pub fn diagnose_after(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsPlan>,
+    waited: std::time::Duration,
+) -> Failure {
+    probe::diagnose_after(host, port, tls, Some(waited))
+}
+
 /// Optional, after a successful connect: a warning line when the broker's certificate
 /// expires within `--cert-expiry-warn` (paho does not show the peer certificate, so this
 /// costs one extra TLS handshake with the same settings, bounded by a few seconds).

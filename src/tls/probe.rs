@@ -18,6 +18,34 @@ const DNS_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const IO_TIMEOUT: Duration = Duration::from_secs(3);
 
+thread_local! {
+    /// How long paho waited before giving up (see [`diagnose_after`]), for the messages
+    /// about a silent peer.
+    static WAITED: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
+}
+
+/// Seconds to name in "nothing within N s": how long paho waited when known (rounded),
+/// and at least the probe's own wait, which found the same silence.
+fn waited_secs() -> u64 {
+    let paho = WAITED.with(|w| w.get()).unwrap_or_default();
+    (paho + Duration::from_millis(500))
+        .as_secs()
+        .max(IO_TIMEOUT.as_secs())
+}
+
+/// [`diagnose`] after paho waited `waited` for the connection (its connect timeout).
+pub(crate) fn diagnose_after(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsPlan>,
+    waited: Option<Duration>,
+) -> Failure {
+    WAITED.with(|w| w.set(waited));
+    let f = diagnose(host, port, tls);
+    WAITED.with(|w| w.set(None));
+    f
+}
+
 pub(crate) fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure {
     let h = printable(host);
     if host.starts_with('/') {
@@ -421,6 +449,22 @@ fn plain(h: &str, port: u16, addr: SocketAddr, tcp: TcpStream) -> Failure {
         check_host: false,
     };
     if let Ok(o) = handshake(h, tcp, &s) {
+        // Nothing came back to a ClientHello either: the port accepts and stays silent
+        // (a hung broker, or a service that waits for the client); don't wait again.
+        if o.leaf.is_none() && matches!(&o.result, Err(hs) if hs.timed_out && hs.alert().is_none())
+        {
+            return Failure::new(
+                crate::exit::CONN_LOST,
+                format!(
+                    "Error: {h} port {port} accepted the connection but sent no CONNACK within {} s.",
+                    waited_secs()
+                ),
+            )
+            .and(
+                "The broker is hung or overloaded, or the port belongs to a service that \
+                 waits for the client (check -p). -k sets how long to wait (at most 30 s).",
+            );
+        }
         let spoke_tls = o.leaf.is_some()
             || match &o.result {
                 Ok(_) => true,
@@ -730,9 +774,13 @@ fn from_handshake(
         return Failure::new(
             TLS_FAILED,
             format!(
-                "Error: {h} port {port} did not complete the TLS handshake within {} s.",
-                IO_TIMEOUT.as_secs()
+                "Error: {h} port {port} accepted the connection but the TLS handshake did not complete within {} s.",
+                waited_secs()
             ),
+        )
+        .and(
+            "The broker is hung or overloaded, or the port is not a TLS listener and waits \
+             for the client. -k sets how long to wait (at most 30 s).",
         );
     }
     let why = hs
