@@ -216,11 +216,9 @@ fn sub_output_format_lists_every_specifier() {
 }
 
 /// groff's warnings (`-ww`) on a man page; None when groff is not installed.
-/// Rendered continuously (`-rcR=1`), as on a terminal: in paged output tbl warns whenever
-/// a table row happens to straddle a page break, which moves with every edit.
 fn groff_warnings(page: &Path) -> Option<String> {
     let out = std::process::Command::new("groff")
-        .args(["-man", "-t", "-Tutf8", "-ww", "-z", "-rcR=1"])
+        .args(["-man", "-t", "-Tutf8", "-ww", "-z"])
         .arg(page)
         .env("LC_ALL", "C.UTF-8")
         .output()
