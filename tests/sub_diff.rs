@@ -1246,6 +1246,9 @@ fn sub_debug_trace_across_a_reconnect_matches() {
                 .stdout_str()
                 .contains("sending UNSUBSCRIBE (Mid: 4, Topic: nothing/here)")
         );
+        // mosquitto_sub's trace is buffered until exit: make sure the broker answered its
+        // second UNSUBSCRIBE too before both are stopped.
+        assert!(broker.wait_for_log_count(&format!("Sending UNSUBACK to rt{v}-m"), 2, WAIT));
         p.stop(libc::SIGINT);
         publish(&broker, &["-t", &t, "-n", "-r"]);
     }
