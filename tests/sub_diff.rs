@@ -654,6 +654,9 @@ fn sub_exit_codes_match() {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         for v in ["311", "5"] {
             let p = pair_with_id(&broker, "plain", &["-V", v, "-d", "-t", &t], "sig");
+            // A message both print proves both handled the SUBACK before the signal.
+            publish(&broker, &["-t", &t, "-m", "seen"]);
+            p.wait_for_count("\nseen\n", 1);
             let (ours, _) = p.stop(sig);
             assert_eq!(ours.code, Some(0));
             assert!(
