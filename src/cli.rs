@@ -35,6 +35,7 @@ pub fn main(client: Client) -> ! {
         };
         finish(b"", msg, exit::GENERAL);
     }
+    crate::connection::quiet_faults(opts.quiet);
     match client {
         Client::Pub => crate::publish::run(&opts),
         Client::Sub => crate::subscribe::run(&opts),

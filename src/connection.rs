@@ -347,6 +347,11 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool, waited: Duratio
     }
 }
 
+/// `--quiet`: leave out the message of a fault found inside paho (the exit code stays).
+pub fn quiet_faults(quiet: bool) {
+    paho_guard::QUIET.store(quiet, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// Flush stdout and end the process without destroying the paho client: destroying it
 /// stalls 0.1–1 s (paho-notes §6), and the OS frees everything anyway.
 ///
@@ -487,6 +492,8 @@ pub mod paho_guard {
 
     static FAULT: AtomicBool = AtomicBool::new(false);
     static REPORTED: AtomicBool = AtomicBool::new(false);
+    /// `--quiet`: the exit code still says what happened, the message is left out.
+    pub(super) static QUIET: AtomicBool = AtomicBool::new(false);
     static EVENTS: Mutex<Option<Sender<Event>>> = Mutex::new(None);
     static INSTALL: std::sync::Once = std::sync::Once::new();
 
@@ -557,7 +564,7 @@ pub mod paho_guard {
     /// receive thread may be parked inside the library).
     pub fn report_and_exit() -> ! {
         use std::io::Write;
-        if !REPORTED.swap(true, Ordering::SeqCst) {
+        if !REPORTED.swap(true, Ordering::SeqCst) && !QUIET.load(Ordering::SeqCst) {
             let _ = std::io::stdout().flush();
             let msg = b"Error: Malformed UTF-8: the broker sent a message whose topic is not \
 valid UTF-8 or contains a NUL byte.\n";

@@ -224,6 +224,22 @@ fn sub_malformed_topic_ends_with_malformed_utf8() {
     }
 }
 
+/// `--quiet` leaves the message out; the exit code still says what happened.
+#[test]
+fn sub_malformed_topic_quiet() {
+    let fake = after_subscribe(
+        [
+            publish_packet(b"ok/before", b"first", false),
+            publish_packet(BAD_TOPICS[0], b"payload", false),
+        ]
+        .concat(),
+    );
+    let out = sub(&fake, &["-v", "--quiet"]);
+    assert_eq!(out.code, Some(18), "{out}");
+    assert_eq!(out.stdout_str(), "ok/before first\n", "{out}");
+    assert!(out.stderr.is_empty(), "{out}");
+}
+
 /// With -d, the trace lines before the bad message are kept too.
 #[test]
 fn sub_malformed_topic_with_debug() {
