@@ -656,6 +656,19 @@ fn from_issues(h: &str, port: u16, plan: &TlsPlan, o: &Outcome) -> Option<Failur
     None
 }
 
+/// The broker refused our client certificate with TLS alert `an`: the message and the
+/// certificate's facts.
+fn client_cert_rejected(h: &str, port: u16, an: &str, plan: &TlsPlan) -> Failure {
+    let f = Failure::new(
+        CLIENT_CERT_REJECTED,
+        format!("Error: {h} port {port} rejected the client certificate (TLS alert \"{an}\")."),
+    );
+    match client_cert_facts(plan) {
+        Some(facts) => f.and(facts),
+        None => f,
+    }
+}
+
 fn client_cert_facts(plan: &TlsPlan) -> Option<String> {
     plan.identity.as_ref().map(|id| {
         format!(
@@ -692,16 +705,7 @@ fn from_handshake(
                 .and("Give one with --cert FILE --key FILE (or --pkcs12 FILE).");
             }
             42..=46 | 48 | 49 | 51 | 116 if has_cert => {
-                let mut f = Failure::new(
-                    CLIENT_CERT_REJECTED,
-                    format!(
-                        "Error: {h} port {port} rejected the client certificate (TLS alert \"{an}\")."
-                    ),
-                );
-                if let Some(facts) = client_cert_facts(plan) {
-                    f = f.and(facts);
-                }
-                return f.and(match a {
+                return client_cert_rejected(h, port, an, plan).and(match a {
                     48 => "The broker does not trust its issuer: use a certificate from the broker's CA.",
                     45 => "The broker considers it expired: renew it.",
                     44 => "The broker says it was revoked: get a new one.",
@@ -709,16 +713,7 @@ fn from_handshake(
                 });
             }
             40 if has_cert && saw_server_cert => {
-                let mut f = Failure::new(
-                    CLIENT_CERT_REJECTED,
-                    format!(
-                        "Error: {h} port {port} rejected the client certificate (TLS alert \"{an}\")."
-                    ),
-                );
-                if let Some(facts) = client_cert_facts(plan) {
-                    f = f.and(facts);
-                }
-                return f;
+                return client_cert_rejected(h, port, an, plan);
             }
             70 | 71 | 40 | 120 => {
                 return negotiation(h, port, addr, plan, &format!("TLS alert \"{an}\""));
