@@ -46,6 +46,55 @@ pub fn load(client: Client) -> Vec<Line> {
     }
 }
 
+/// A warning when the default file for `client` holds a password (`-P`/`--pw`, or one
+/// inside a `-L`/`--proxy` URL) and other users can read or write it.
+pub fn secrets_warning(client: Client) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let xdg = std::env::var_os("XDG_CONFIG_HOME");
+    let home = std::env::var_os("HOME");
+    let path = location(client, xdg.as_deref(), home.as_deref())?;
+    let mode = std::fs::metadata(&path).ok()?.permissions().mode();
+    secrets_warning_for(&path, mode, &read(&path))
+}
+
+/// [`secrets_warning`] for a file at `path` with permission bits `mode` and these lines.
+pub fn secrets_warning_for(path: &std::path::Path, mode: u32, lines: &[Line]) -> Option<String> {
+    if mode & 0o077 == 0 || !lines.iter().any(holds_secret) {
+        return None;
+    }
+    let p = path.display();
+    Some(format!(
+        "Warning: {p} holds a password and is accessible by other users (mode {:04o}); \
+         make it private: chmod 600 {p}",
+        mode & 0o7777
+    ))
+}
+
+/// `-P`/`--pw`, or a URL option whose user part carries a password (`user:pass@`).
+fn holds_secret(line: &Line) -> bool {
+    let (Some(opt), value) = (line.first(), line.get(1)) else {
+        return false;
+    };
+    match opt.as_slice() {
+        b"-P" | b"--pw" => true,
+        b"-L" | b"--url" | b"--proxy" => value.is_some_and(|v| {
+            let after_scheme = v
+                .windows(3)
+                .position(|w| w == b"://")
+                .map_or(&v[..], |i| &v[i + 3..]);
+            let authority = after_scheme
+                .split(|&b| b == b'/')
+                .next()
+                .unwrap_or_default();
+            authority
+                .iter()
+                .rposition(|&b| b == b'@')
+                .is_some_and(|at| authority[..at].contains(&b':'))
+        }),
+        _ => false,
+    }
+}
+
 /// Read and split a file; a missing or unreadable file gives no lines.
 pub fn read(path: &std::path::Path) -> Vec<Line> {
     match std::fs::read(path) {
@@ -113,6 +162,23 @@ fn split_line(line: &[u8]) -> Option<Line> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warns_about_readable_files_holding_passwords() {
+        let p = std::path::Path::new("/home/u/.config/mqtts-pub");
+        let lines = |s: &str| split(s.as_bytes());
+        let w = secrets_warning_for(p, 0o100644, &lines("-u me\n-P secret\n")).unwrap();
+        assert!(w.contains("mode 0644") && w.contains("chmod 600 /home/u/.config/mqtts-pub"));
+        assert!(!w.contains("secret\n") && !w.contains(" secret"), "{w}");
+        assert!(secrets_warning_for(p, 0o100600, &lines("-P secret\n")).is_none());
+        assert!(secrets_warning_for(p, 0o100644, &lines("-u me\n-q 1\n")).is_none());
+        assert!(secrets_warning_for(p, 0o100640, &lines("--pw x\n")).is_some());
+        assert!(secrets_warning_for(p, 0o100604, &lines("-L mqtt://u:pw@h/t\n")).is_some());
+        assert!(secrets_warning_for(p, 0o100644, &lines("-L mqtt://u@h/t\n")).is_none());
+        assert!(secrets_warning_for(p, 0o100644, &lines("--proxy socks5h://a:b@p\n")).is_some());
+        assert!(secrets_warning_for(p, 0o100644, &lines("-L mqtt://h/a:b@c\n")).is_none());
+        assert!(secrets_warning_for(p, 0o100644, &lines("# -P commented\n")).is_none());
+    }
 
     fn v(s: &str) -> Vec<u8> {
         s.as_bytes().to_vec()

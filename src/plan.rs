@@ -87,6 +87,7 @@ impl Plan {
             &opts.host,
             tls.is_some(),
         ));
+        warnings.extend(crate::config_file::secrets_warning(opts.client));
         Ok(Plan {
             host: opts.host.clone(),
             port,
@@ -160,7 +161,7 @@ impl Plan {
             b.user_name(u.as_str());
         }
         if let Some(p) = &opts.password {
-            b.password(p.as_str());
+            b.password(&**p);
         }
         if let Some(topic) = &opts.will_topic {
             let mut m = mqtt::MessageBuilder::new()

@@ -278,3 +278,39 @@ fn tls_plan_debug_hides_the_key_password() {
     let shown = format!("{plan:?}");
     assert!(!shown.contains(KEY_PASSWORD), "{shown}");
 }
+
+/// A config file that holds `-P` and that other users can read gets a warning (the password
+/// is used, and not shown); a private one (0600) does not.
+#[test]
+fn readable_config_file_with_a_password_gets_a_warning() {
+    let b = broker();
+    for (mode, warned) in [(0o644, true), (0o600, false)] {
+        let dir = TempDir::new("config-mode");
+        let file = dir.path().join("mqtts-pub");
+        std::fs::write(&file, format!("-u {AUTH_USER}\n-P {AUTH_PASSWORD}\n")).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        let out = Run::prog(Prog::OursPub)
+            .env("XDG_CONFIG_HOME", dir.path())
+            .args(strs(&[
+                "-h",
+                b.host(),
+                "-p",
+                &b.port("auth").to_string(),
+                "--cafile",
+                &pki().ca.display().to_string(),
+                "-t",
+                &unique_topic("cfgmode"),
+                "-m",
+                "x",
+            ]))
+            .run();
+        out.assert_success();
+        let err = out.stderr_str();
+        assert_eq!(
+            err.contains("holds a password and is accessible by other users (mode 0644)"),
+            warned,
+            "mode {mode:o}:\n{out}"
+        );
+        assert_no_secret(&out, AUTH_PASSWORD);
+    }
+}

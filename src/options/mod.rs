@@ -134,7 +134,7 @@ pub struct Options {
     pub protocol: Protocol,
     pub qos: u8,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     pub debug: bool,
     pub quiet: bool,
     pub nodelay: bool,
@@ -146,8 +146,8 @@ pub struct Options {
     pub will_payload: Option<Vec<u8>>,
     pub will_qos: u8,
     pub will_retain: bool,
-    /// `--proxy` URL as given.
-    pub proxy: Option<String>,
+    /// `--proxy` URL as given (it may hold a password).
+    pub proxy: Option<Secret>,
     /// `--proxy` split and decoded (mosquitto's rules, including `%40` → `:`).
     pub proxy_args: Option<ProxyArgs>,
     pub tls: TlsArgs,
@@ -181,6 +181,36 @@ pub struct Options {
     pub retain_as_published: bool,
 }
 
+/// A password: used like a `String`, but `{:?}` never shows it (so printing `Options`
+/// for debugging cannot leak `-P` or a `--proxy` password).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl std::ops::Deref for Secret {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Secret {
+        Secret(s)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Secret {
+        Secret(s.to_owned())
+    }
+}
+
 /// `--proxy socks5h://[user[:pass]@]host[:port]`, split.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxyArgs {
@@ -188,7 +218,7 @@ pub struct ProxyArgs {
     /// 1080 when not given.
     pub port: u16,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
 }
 
 /// What the parser decided instead of a set of options.

@@ -548,7 +548,7 @@ impl State {
             host: lossy(host),
             port,
             username: username.map(|u| lossy(&u)),
-            password: password.map(|p| lossy(&p)),
+            password: password.map(|p| lossy(&p).into()),
         })
     }
 }

@@ -94,6 +94,32 @@ fn url_sets_host_port_credentials_tls() {
 }
 
 #[test]
+fn debug_output_never_shows_passwords() {
+    let o = ok(
+        Client::Pub,
+        &[
+            "-u",
+            "x",
+            "-P",
+            "hunter2",
+            "--proxy",
+            "socks5h://pu:proxypw@p",
+            "-m",
+            "m",
+            "-t",
+            "t",
+        ],
+    );
+    assert_eq!(o.password.as_deref(), Some("hunter2"));
+    let shown = format!("{o:?}");
+    assert!(shown.contains("Secret(..)"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("proxypw"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn property_switches_to_v5_at_that_point() {
     let o = ok(
         Client::Pub,
