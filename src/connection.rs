@@ -444,6 +444,7 @@ mod bind {
         addr: *const libc::sockaddr,
         len: libc::socklen_t,
     ) -> libc::c_int {
+        crate::tap::watch(fd);
         if let Some(binds) = ADDRS.get()
             && !addr.is_null()
         {

@@ -1,7 +1,7 @@
 //! mqtts: drop-in replacements for mosquitto_pub and mosquitto_sub, built on paho.mqtt.c.
 //!
 //! Data flows one way: `options` (argv + `config_file` + `url`) → `plan` (what to connect
-//! to and how, with `tls`) → `connection` (the paho client) → `trace` / `format` (what the
+//! to and how, with `tls`) → `connection` (the paho client) → `trace` (+ `tap`) / `format` (what the
 //! user sees). `publish` and `subscribe` are the two programs' run loops; `exit` holds the
 //! exit codes and `cli` what both binaries' `main` do.
 
@@ -16,6 +16,7 @@ pub mod plan;
 pub mod publish;
 pub mod sub_trace;
 pub mod subscribe;
+pub mod tap;
 pub mod tls;
 pub mod trace;
 pub mod url;

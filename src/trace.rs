@@ -41,7 +41,8 @@ pub struct PacketEvent {
     pub retained: bool,
     /// PUBLISH: payload length.
     pub len: usize,
-    /// CONNACK return code; received DISCONNECT reason code.
+    /// CONNACK return code; received DISCONNECT reason code; the v5 reason code of a
+    /// received PUBACK/PUBCOMP (read off the packet by [`crate::tap`]; 0 when unknown).
     pub rc: i32,
 }
 
@@ -144,9 +145,25 @@ extern "C" fn on_trace(level: paho_mqtt_sys::MQTTASYNC_TRACE_LEVELS, message: *m
     let Some(lock) = SINK.get() else { return };
     let Ok(guard) = lock.lock() else { return };
     if let Some(sink) = guard.as_ref()
-        && let Some(ev) = parse(&text, &sink.client_id)
+        && let Some(mut ev) = parse(&text, &sink.client_id)
     {
+        complete_from_tap(&mut ev);
         (sink.tx)(ev);
+    }
+}
+
+/// Add what paho's line lacks from the packet itself: the reason code of a received
+/// PUBACK/PUBCOMP.
+fn complete_from_tap(ev: &mut PacketEvent) {
+    let code = match (ev.kind, ev.sent) {
+        (Kind::Puback, false) => 4,
+        (Kind::Pubcomp, false) => 7,
+        _ => return,
+    };
+    if let Some(seen) = crate::tap::take(code)
+        && seen.msgid == ev.msgid
+    {
+        ev.rc = seen.rc.into();
     }
 }
 
@@ -166,12 +183,22 @@ pub fn install<T: Send + 'static>(client_id: &str, tx: Sender<T>, wrap: fn(Packe
         .get_or_init(|| Mutex::new(None))
         .lock()
         .unwrap_or_else(|e| e.into_inner()) = Some(sink);
+    crate::tap::enable();
     // SAFETY: plain setters of process-wide settings in the C library.
     unsafe {
         paho_mqtt_sys::MQTTAsync_setTraceCallback(Some(on_trace));
         paho_mqtt_sys::MQTTAsync_setTraceLevel(
             paho_mqtt_sys::MQTTASYNC_TRACE_LEVELS_MQTTASYNC_TRACE_PROTOCOL,
         );
+    }
+}
+
+/// The reason code to show for a received acknowledgement: the packet's, else the result's.
+fn ack_code(ev: &PacketEvent, from_result: u8) -> i32 {
+    if ev.rc != 0 {
+        ev.rc
+    } else {
+        from_result.into()
     }
 }
 
@@ -194,7 +221,9 @@ impl Debug {
 
     /// mosquitto's line for packet `ev`. `topic` and `mid` complete PUBLISH lines, whose
     /// topic paho does not trace and whose QoS 0 mid mosquitto counts itself.
-    /// `ack_rc` is the v5 reason code of a received PUBACK/PUBCOMP (0 on v3).
+    /// `ack_rc` is the v5 reason code of a received PUBACK/PUBCOMP as the request's result
+    /// gave it (0 on v3, and for successes, which paho does not report); the code read off
+    /// the packet (`ev.rc`) wins when there is one.
     pub fn line(&self, ev: &PacketEvent, topic: &str, mid: u16, ack_rc: u8) -> Option<String> {
         let who = self.who();
         let dir = if ev.sent { "sending" } else { "received" };
@@ -208,8 +237,9 @@ impl Debug {
             (Kind::Puback, true) => format!("Client {who} sending PUBACK (m{}, rc0)", ev.msgid),
             (Kind::Puback, false) => {
                 format!(
-                    "Client {who} received PUBACK (Mid: {}, RC:{ack_rc})",
-                    ev.msgid
+                    "Client {who} received PUBACK (Mid: {}, RC:{})",
+                    ev.msgid,
+                    ack_code(ev, ack_rc)
                 )
             }
             (Kind::Pubrec, true) => format!("Client {who} sending PUBREC (m{}, rc0)", ev.msgid),
@@ -219,8 +249,9 @@ impl Debug {
             (Kind::Pubcomp, true) => format!("Client {who} sending PUBCOMP (m{})", ev.msgid),
             (Kind::Pubcomp, false) => {
                 format!(
-                    "Client {who} received PUBCOMP (Mid: {}, RC:{ack_rc})",
-                    ev.msgid
+                    "Client {who} received PUBCOMP (Mid: {}, RC:{})",
+                    ev.msgid,
+                    ack_code(ev, ack_rc)
                 )
             }
             (Kind::Suback, false) => format!("Client {who} received SUBACK"),

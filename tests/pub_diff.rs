@@ -942,6 +942,31 @@ fn exit_codes_and_errors() {
     );
 }
 
+/// A v5 broker acknowledges a publish nobody subscribed to with reason code 16 (No
+/// matching subscribers); the -d trace shows it as mosquitto_pub does, over TCP and TLS,
+/// one-shot, --repeat and -l (one line: the order of pipelined lines is timing), QoS 1 and 2.
+#[test]
+fn v5_success_reason_codes_in_the_trace() {
+    let b = broker();
+    for listener in ["plain", "tls"] {
+        for qos in ["1", "2"] {
+            for extra in [&["-m", "y"][..], &["-m", "y", "--repeat", "3"], &["-l"]] {
+                let mut a = b.client_args(listener);
+                let topic = unique_topic("nosubs");
+                a.extend(["-V", "5", "-d", "-t", &topic, "-q", qos].map(String::from));
+                a.extend(extra.iter().map(|s| s.to_string()));
+                let o = Run::prog(Prog::OursPub).args(&a).stdin("a\n").run();
+                let t = Run::prog(Prog::MosquittoPub).args(&a).stdin("a\n").run();
+                assert_eq!((o.code, t.code), (Some(0), Some(0)), "{o}\n{t}");
+                assert_eq!(norm(&o), norm(&t), "{o}\n{t}");
+                if qos == "1" {
+                    assert!(o.stdout_str().contains("RC:16)"), "{o}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn v5_refused_publish_warns_with_the_mid() {
     let dir = TempDir::new("pub-acl");

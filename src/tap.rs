@@ -1,0 +1,304 @@
+//! What paho's protocol trace leaves out, read off the bytes paho receives.
+//!
+//! paho.mqtt.c traces every packet, but its lines lack two things mosquitto's `-d` trace
+//! shows: the reason code of a received v5 PUBACK/PUBCOMP (paho passes a failing one to
+//! the request's callback and drops a successful one such as 16 "no matching subscribers")
+//! and the DUP flag of a received PUBLISH. Both are in the packets themselves.
+//!
+//! paho is linked statically, so its calls to `recv(2)` (plain TCP) and `SSL_read` (TLS)
+//! resolve to the functions defined here, which make the real call and then show the bytes
+//! to a small MQTT framer when they came from paho's connection (the socket our
+//! `connect` hook saw last, see [`watch`]). The framer keeps one record per received
+//! packet: its type, DUP flag, packet id and reason code. [`take`] hands the trace the
+//! record of the packet a trace line is about; paho reads one packet at a time and traces
+//! it before reading the next, so records are at most a packet ahead of the lines.
+//!
+//! Only active while [`enable`]d (with `-d` or when message ids are shown); otherwise the
+//! hooks are the plain calls.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+/// What the framer saw of one received packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// MQTT control packet type (3 = PUBLISH, 4 = PUBACK, 7 = PUBCOMP, …).
+    pub kind: u8,
+    pub dup: bool,
+    /// Packet id of an acknowledgement (PUBACK, PUBREC, PUBREL, PUBCOMP); 0 otherwise.
+    pub msgid: u16,
+    /// v5 reason code of an acknowledgement (0 when the packet has none).
+    pub rc: u8,
+}
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+/// The socket paho connected last (-1: none).
+static WATCHED: AtomicI32 = AtomicI32::new(-1);
+static STATE: Mutex<Framer> = Mutex::new(Framer::new());
+
+/// Start recording (before the client connects).
+pub fn enable() {
+    ENABLED.store(true, Ordering::SeqCst);
+}
+
+/// A new connection on `fd` (called by the `connect` hook): start framing it afresh.
+pub fn watch(fd: i32) {
+    if !ENABLED.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Ok(mut f) = STATE.lock() {
+        *f = Framer::new();
+    }
+    WATCHED.store(fd, Ordering::SeqCst);
+}
+
+/// The record of the oldest received packet of type `kind` not taken yet; records of other
+/// types before it are dropped (packets paho does not trace).
+pub fn take(kind: u8) -> Option<Seen> {
+    let mut f = STATE.lock().ok()?;
+    while let Some(s) = f.seen.pop_front() {
+        if s.kind == kind {
+            return Some(s);
+        }
+    }
+    None
+}
+
+fn feed(fd: i32, bytes: &[u8]) {
+    if bytes.is_empty() || fd != WATCHED.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Ok(mut f) = STATE.lock() {
+        f.push(bytes);
+    }
+}
+
+/// Splits a byte stream into MQTT packets, keeping what [`Seen`] needs of each.
+#[derive(Debug)]
+pub struct Framer {
+    /// Fixed header byte of the packet being read (None: waiting for one).
+    header: Option<u8>,
+    /// Remaining length: value so far, multiplier, and whether it is complete.
+    length: u32,
+    shift: u32,
+    length_done: bool,
+    /// Body bytes still to come, and the first few of them.
+    left: u32,
+    head: [u8; 3],
+    got: usize,
+    pub seen: VecDeque<Seen>,
+}
+
+/// More records than this means nobody takes them (no trace): stop growing.
+const MAX_SEEN: usize = 4096;
+
+impl Framer {
+    pub const fn new() -> Framer {
+        Framer {
+            header: None,
+            length: 0,
+            shift: 0,
+            length_done: false,
+            left: 0,
+            head: [0; 3],
+            got: 0,
+            seen: VecDeque::new(),
+        }
+    }
+
+    pub fn push(&mut self, mut bytes: &[u8]) {
+        while let Some((&b, rest)) = bytes.split_first() {
+            let Some(header) = self.header else {
+                self.header = Some(b);
+                (self.length, self.shift, self.length_done, self.got) = (0, 0, false, 0);
+                bytes = rest;
+                continue;
+            };
+            if !self.length_done {
+                self.length |= u32::from(b & 0x7f) << self.shift;
+                self.shift += 7;
+                if b & 0x80 == 0 || self.shift > 21 {
+                    self.length_done = true;
+                    self.left = self.length;
+                    if self.left == 0 {
+                        self.finish(header);
+                    }
+                }
+                bytes = rest;
+                continue;
+            }
+            // Body: keep the first three bytes, skip the rest in one step.
+            let take = (self.left as usize).min(bytes.len());
+            for &x in &bytes[..take] {
+                if self.got < self.head.len() {
+                    self.head[self.got] = x;
+                }
+                self.got += 1;
+            }
+            self.left -= take as u32;
+            bytes = &bytes[take..];
+            if self.left == 0 {
+                self.finish(header);
+            }
+        }
+    }
+
+    fn finish(&mut self, header: u8) {
+        let kind = header >> 4;
+        let ack = matches!(kind, 4..=7);
+        let n = self.got.min(self.head.len());
+        let msgid = if ack && n >= 2 {
+            u16::from_be_bytes([self.head[0], self.head[1]])
+        } else {
+            0
+        };
+        let rc = if ack && n >= 3 { self.head[2] } else { 0 };
+        if self.seen.len() < MAX_SEEN {
+            self.seen.push_back(Seen {
+                kind,
+                dup: kind == 3 && header & 0x08 != 0,
+                msgid,
+                rc,
+            });
+        }
+        self.header = None;
+    }
+}
+
+impl Default for Framer {
+    fn default() -> Self {
+        Framer::new()
+    }
+}
+
+/// `recv(2)` for the whole program: the system call, then the bytes to the framer.
+///
+/// # Safety
+/// The contract of `recv(2)`: `buf` points to `len` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn recv(
+    fd: libc::c_int,
+    buf: *mut libc::c_void,
+    len: libc::size_t,
+    flags: libc::c_int,
+) -> libc::ssize_t {
+    // SAFETY: the real system call with the caller's arguments (recv = recvfrom without
+    // an address).
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_recvfrom,
+            fd,
+            buf,
+            len,
+            flags,
+            std::ptr::null_mut::<libc::sockaddr>(),
+            std::ptr::null_mut::<libc::socklen_t>(),
+        )
+    } as libc::ssize_t;
+    if n > 0 && flags & libc::MSG_PEEK == 0 && ENABLED.load(Ordering::Relaxed) {
+        // SAFETY: the kernel wrote `n` bytes to `buf`.
+        feed(fd, unsafe {
+            std::slice::from_raw_parts(buf.cast::<u8>(), n as usize)
+        });
+    }
+    n
+}
+
+unsafe extern "C" {
+    /// libssl's descriptor of an SSL object (not bound by openssl-sys).
+    fn SSL_get_fd(ssl: *const openssl_sys::SSL) -> libc::c_int;
+}
+
+type SslRead =
+    unsafe extern "C" fn(*mut openssl_sys::SSL, *mut libc::c_void, libc::c_int) -> libc::c_int;
+
+/// libssl's own `SSL_read`, found once.
+fn real_ssl_read() -> Option<SslRead> {
+    static REAL: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let p = *REAL.get_or_init(|| {
+        // SAFETY: a lookup of a symbol by a NUL-terminated name in the libraries loaded
+        // after this program.
+        unsafe { libc::dlsym(libc::RTLD_NEXT, c"SSL_read".as_ptr()) as usize }
+    });
+    // SAFETY: when found, the symbol is libssl's SSL_read, whose type is `SslRead`.
+    (p != 0).then(|| unsafe { std::mem::transmute::<usize, SslRead>(p) })
+}
+
+/// `SSL_read` for the whole program: libssl's, then the bytes to the framer.
+///
+/// # Safety
+/// The contract of `SSL_read`: a valid `ssl`, `buf` pointing to `num` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_read(
+    ssl: *mut openssl_sys::SSL,
+    buf: *mut libc::c_void,
+    num: libc::c_int,
+) -> libc::c_int {
+    let Some(real) = real_ssl_read() else {
+        return -1;
+    };
+    // SAFETY: the caller's arguments, passed on unchanged.
+    let n = unsafe { real(ssl, buf, num) };
+    if n > 0 && ENABLED.load(Ordering::Relaxed) {
+        // SAFETY: `ssl` is valid (caller's contract); `n` bytes were written to `buf`.
+        let fd = unsafe { SSL_get_fd(ssl) };
+        feed(fd, unsafe {
+            std::slice::from_raw_parts(buf.cast::<u8>(), n as usize)
+        });
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(chunks: &[&[u8]]) -> Vec<Seen> {
+        let mut f = Framer::new();
+        for c in chunks {
+            f.push(c);
+        }
+        f.seen.into_iter().collect()
+    }
+
+    #[test]
+    fn acks_with_and_without_reason_codes() {
+        let s = frames(&[
+            &[0x20, 3, 0, 0, 0],
+            &[0x40, 2, 0, 7],
+            &[0x40, 4, 0, 8, 16, 0],
+        ]);
+        assert_eq!(s[0].kind, 2);
+        assert_eq!((s[1].kind, s[1].msgid, s[1].rc), (4, 7, 0));
+        assert_eq!((s[2].kind, s[2].msgid, s[2].rc), (4, 8, 16));
+    }
+
+    #[test]
+    fn byte_at_a_time_and_long_bodies() {
+        let mut stream = vec![0x3a, 0x83, 0x01]; // PUBLISH, DUP, QoS 1, length 131
+        stream.extend(std::iter::repeat_n(b'x', 131));
+        stream.extend([0x70, 3, 1, 2, 0x92]); // PUBCOMP 258, rc 0x92
+        stream.extend([0xd0, 0]); // PINGRESP
+        let mut f = Framer::new();
+        for b in &stream {
+            f.push(std::slice::from_ref(b));
+        }
+        let s: Vec<_> = f.seen.into_iter().collect();
+        assert_eq!(s.len(), 3);
+        assert!(s[0].dup && s[0].kind == 3 && s[0].msgid == 0);
+        assert_eq!((s[1].kind, s[1].msgid, s[1].rc), (7, 258, 0x92));
+        assert_eq!(s[2].kind, 13);
+        assert_eq!(frames(&[&stream]), s);
+    }
+
+    #[test]
+    fn take_skips_untraced_packets() {
+        let mut f = STATE.lock().unwrap();
+        *f = Framer::new();
+        f.push(&[0x30, 2, 0, 0, 0x40, 3, 0, 1, 16]);
+        drop(f);
+        assert_eq!(take(4).map(|s| (s.msgid, s.rc)), Some((1, 16)));
+        assert_eq!(take(4), None);
+    }
+}
