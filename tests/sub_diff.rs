@@ -501,13 +501,22 @@ fn sub_remove_retained_clears_and_retained_only_does_not_hang() {
         ));
         out.stdout_str()
     };
-    // mosquitto_sub clears (a stop by signal is needed: with --retained-only it hangs).
-    seed(&broker);
-    let p = pair(&broker, "plain", &["-v", "--remove-retained", "-t", &all]);
-    p.wait_for(&format!("{base}/b two\n"));
-    p.theirs.stop_with(libc::SIGINT, WAIT).assert_success();
-    p.ours.stop_with(libc::SIGINT, WAIT).assert_success();
-    assert_eq!(retained_left(&broker), "");
+    // Each clears (a stop by signal is needed: with --retained-only mosquitto_sub hangs).
+    // One program at a time: a second one started together may subscribe only after the
+    // first cleared everything.
+    for prog in [Prog::MosquittoSub, Prog::OursSub] {
+        seed(&broker);
+        let a = args(&broker, "plain", &["-v", "--remove-retained", "-t", &all]);
+        let sub = start_subscriber(&broker, prog, &a);
+        let needle = format!("{base}/b two\n");
+        assert!(
+            sub.wait_for_stdout(&needle, WAIT),
+            "{prog:?} never printed {needle:?}: {}",
+            sub.stdout_str()
+        );
+        sub.stop_with(libc::SIGINT, WAIT).assert_success();
+        assert_eq!(retained_left(&broker), "", "{prog:?}");
+    }
 
     // The same with the trace, QoS 0 and 1: clearing PUBLISH before each output, the
     // broker's echo of each clear (an empty message) afterwards. One program at a time
