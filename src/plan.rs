@@ -100,11 +100,15 @@ impl Plan {
         })
     }
 
-    /// Print the warnings on stderr (not with `--quiet`).
+    /// Print the warnings on stderr (not with `--quiet`), and have the broker's certificate
+    /// checked for expiry when the TLS handshake is done ([`tls::peer`]).
     pub fn print_warnings(&self, quiet: bool) {
         if !quiet {
             for w in &self.warnings {
                 eprintln!("{w}");
+            }
+            if let Some(t) = &self.tls {
+                tls::peer::watch(&self.host, self.port, t.expiry_warn);
             }
         }
     }

@@ -692,22 +692,44 @@ fn network_unreachable_or_silent() {
     assert!(t.contains("unreachable") || t.contains("no answer"), "{t}");
 }
 
+/// The broker's certificate is looked at in the handshake paho makes (no second one): a
+/// certificate expiring within --cert-expiry-warn (30 days by default) gets one warning
+/// line, for mqtts-pub and mqtts-sub; a good one, a smaller window and --quiet get none.
 #[test]
 fn server_cert_expiry_warning() {
     let b = Broker::shared();
-    let (soon, good) = (b.port("expiring_soon"), b.port("tls"));
-    let mut o = opts();
-    with_ca(&mut o);
-    let p = plan_ok(&o, soon);
-    let w = tls::server_cert_warning("localhost", soon, &p).expect("a warning");
-    assert!(
-        w.starts_with("Warning: ") && w.contains("CN=localhost") && w.contains("expires on"),
-        "{w}"
-    );
-    assert!(tls::server_cert_warning("localhost", good, &p).is_none());
-    o.tls.cert_expiry_warn = Some(Duration::from_secs(86400));
-    let p = plan_ok(&o, soon);
-    assert!(tls::server_cert_warning("localhost", soon, &p).is_none());
+    let warned = |out: &RunOutput| {
+        let e = out.stderr_str();
+        let n = e.matches("Warning: the certificate of ").count();
+        assert!(n <= 1, "{out}");
+        n == 1 && e.contains("CN=localhost) expires on") && e.contains(" (in ")
+    };
+    let topic = unique_topic("expiry");
+    let pub_args = |listener: &str, extra: &[&str]| {
+        let mut a = b.client_args(listener);
+        a.extend(["-t", &topic, "-m", "x"].map(String::from));
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let out = ours_pub(pub_args("expiring_soon", &[]));
+    out.assert_success();
+    assert!(warned(&out), "{out}");
+    for (listener, extra) in [
+        ("tls", &[][..]),
+        ("expiring_soon", &["--cert-expiry-warn", "1d"][..]),
+        ("expiring_soon", &["--quiet"][..]),
+    ] {
+        let out = ours_pub(pub_args(listener, extra));
+        out.assert_success();
+        assert!(
+            !warned(&out) && !out.stderr_str().contains("certificate of"),
+            "{out}"
+        );
+    }
+    let mut a = b.client_args("expiring_soon");
+    a.extend(["-t", &topic, "-W", "1"].map(String::from));
+    let out = ours_sub(&a);
+    assert!(warned(&out), "{out}");
 }
 
 // ---------------------------------------------------------------- through paho

@@ -36,6 +36,7 @@
 //! | TLS spoken to a port that answers without TLS | [`TLS_TO_PLAIN_PORT`] | 86 |
 
 mod files;
+pub mod peer;
 mod probe;
 mod process;
 
@@ -414,13 +415,6 @@ pub fn diagnose_after(
     waited: std::time::Duration,
 ) -> Failure {
     probe::diagnose_after(host, port, tls, Some(waited))
-}
-
-/// Optional, after a successful connect: a warning line when the broker's certificate
-/// expires within `--cert-expiry-warn` (paho does not show the peer certificate, so this
-/// costs one extra TLS handshake with the same settings, bounded by a few seconds).
-pub fn server_cert_warning(host: &str, port: u16, plan: &TlsPlan) -> Option<String> {
-    probe::server_cert_warning(host, port, plan)
 }
 
 /// `true` for `localhost` and loopback addresses.

@@ -409,26 +409,17 @@ fn handshake(host: &str, tcp: TcpStream, s: &Settings) -> Result<Outcome, String
     })
 }
 
-/// A warning when the broker's certificate expires within the plan's window (one extra
-/// handshake with the plan's settings; None when it cannot be made or all is fine).
-pub(crate) fn server_cert_warning(host: &str, port: u16, plan: &TlsPlan) -> Option<String> {
-    let addr = resolve(host, port).ok()?;
-    let tcp = fresh(addr)?;
-    let s = Settings {
-        plan: Some(plan),
-        versions: true,
-        ciphers: true,
-        check_host: false,
-    };
-    let o = handshake(host, tcp, &s).ok()?;
-    if let Ok(mut stream) = o.result {
-        let _ = stream.shutdown();
-    }
-    let leaf = o.leaf?;
+/// A warning when the broker's certificate `leaf` expires within `window`.
+pub(crate) fn expiry_warning(
+    host: &str,
+    port: u16,
+    leaf: &X509Ref,
+    window: std::time::Duration,
+) -> Option<String> {
     let now = Asn1Time::days_from_now(0).ok()?;
     let d = now.diff(leaf.not_after()).ok()?;
     let secs = i64::from(d.days) * 86400 + i64::from(d.secs);
-    if secs < 0 || secs as u64 >= plan.expiry_warn.as_secs() {
+    if secs < 0 || secs as u64 >= window.as_secs() {
         return None;
     }
     Some(format!(

@@ -1,0 +1,82 @@
+//! The broker's certificate, looked at when paho's TLS handshake has just succeeded.
+//!
+//! paho.mqtt.c does not show the peer certificate, but it is linked statically, so its call
+//! to `SSL_connect` resolves to the function defined here: libssl's `SSL_connect`, and,
+//! on the first success while [`watch`] is set, a look at the certificate the broker
+//! presented. If it expires within `--cert-expiry-warn` (30 days by default), a warning
+//! goes to standard error. No second handshake, nothing on the wire changes.
+//!
+//! Armed by [`crate::plan::Plan::print_warnings`] (so `--quiet` leaves it off); it warns at
+//! most once per run (not again after a reconnect).
+
+use foreign_types::ForeignType;
+use std::sync::Mutex;
+
+/// What the warning needs to name: the broker as given on the command line, the window.
+struct Watch {
+    host: String,
+    port: u16,
+    window: std::time::Duration,
+}
+
+static WATCH: Mutex<Option<Watch>> = Mutex::new(None);
+
+/// Warn about the broker certificate of the next successful handshake.
+pub fn watch(host: &str, port: u16, window: std::time::Duration) {
+    if let Ok(mut w) = WATCH.lock() {
+        *w = Some(Watch {
+            host: host.to_string(),
+            port,
+            window,
+        });
+    }
+}
+
+/// The handshake on `ssl` has succeeded: warn if its peer certificate expires soon.
+fn look(ssl: *mut openssl_sys::SSL) {
+    let Some(w) = WATCH.lock().ok().and_then(|mut g| g.take()) else {
+        return;
+    };
+    // SAFETY: `ssl` is the live connection whose handshake just completed; get1 returns a
+    // new reference (or null), which the X509 value owns and frees.
+    let cert = unsafe { openssl_sys::SSL_get1_peer_certificate(ssl) };
+    if cert.is_null() {
+        return;
+    }
+    // SAFETY: a non-null, owned X509 pointer (see above).
+    let cert = unsafe { openssl::x509::X509::from_ptr(cert) };
+    if let Some(line) = super::probe::expiry_warning(&w.host, w.port, &cert, w.window) {
+        eprintln!("{line}");
+    }
+}
+
+type SslConnect = unsafe extern "C" fn(*mut openssl_sys::SSL) -> libc::c_int;
+
+/// libssl's own `SSL_connect`, found once.
+fn real_ssl_connect() -> Option<SslConnect> {
+    static REAL: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let p = *REAL.get_or_init(|| {
+        // SAFETY: a lookup of a symbol by a NUL-terminated name in the libraries loaded
+        // after this program.
+        unsafe { libc::dlsym(libc::RTLD_NEXT, c"SSL_connect".as_ptr()) as usize }
+    });
+    // SAFETY: when found, the symbol is libssl's SSL_connect, whose type is `SslConnect`.
+    (p != 0).then(|| unsafe { std::mem::transmute::<usize, SslConnect>(p) })
+}
+
+/// `SSL_connect` for the whole program: libssl's, then [`look`] on success.
+///
+/// # Safety
+/// The contract of `SSL_connect`: a valid `ssl`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_connect(ssl: *mut openssl_sys::SSL) -> libc::c_int {
+    let Some(real) = real_ssl_connect() else {
+        return -1;
+    };
+    // SAFETY: the caller's argument, passed on unchanged.
+    let rc = unsafe { real(ssl) };
+    if rc == 1 {
+        look(ssl);
+    }
+    rc
+}
