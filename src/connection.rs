@@ -13,6 +13,8 @@ use paho_mqtt as mqtt;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
+pub mod quickack;
+
 /// Most requests the run loops may have outstanding in paho at once.
 pub const MAX_QUEUED: usize = 8192;
 
@@ -187,6 +189,7 @@ impl Connection {
         {
             return (Vec::new(), Err(f));
         }
+        let _quickack = quickack::arm(plan.tls.is_some());
         let tok = self.client.connect(copts);
         keep_if_unix(plan, &tok);
         let tag = self.track(tok);
@@ -199,6 +202,7 @@ impl Connection {
         plan: &Plan,
         deadline: Option<Instant>,
     ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
+        let _quickack = quickack::arm(plan.tls.is_some());
         let tok = self.client.reconnect();
         keep_if_unix(plan, &tok);
         let tag = self.track(tok);

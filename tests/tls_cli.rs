@@ -1,7 +1,7 @@
 //! TLS failures end to end through both binaries: every situation of the bad-certificate
 //! matrix fails with its documented exit code and a stderr that names the cause and its
 //! facts; none is accepted. (tests/tls.rs checks the same classes on the TLS module
-//! directly and in more detail.)
+//! directly and in more detail.) The last test checks that good TLS connects still deliver.
 
 mod common;
 
@@ -277,4 +277,44 @@ fn tls_version_limits_are_enforced() {
         ],
     ));
     assert_eq!(ok.code, Some(0), "{ok}");
+}
+
+/// A TLS connect is watched for paho's CONNECT, whose socket then acknowledges the broker's
+/// session tickets at once (src/connection/quickack.rs). That must change nothing users
+/// see: mqtts-sub (started first) receives what mqtts-pub sends over TLS 1.3, TLS 1.2,
+/// TLS (default versions) and mutual TLS, with and without `-d`, and `-d` still prints the
+/// CONNACK line. Delivery only; how fast is for bench/run.
+#[test]
+fn ours_round_trip_over_every_tls_version() {
+    let broker = Broker::start();
+    for listener in ["tls13", "tls12only", "tls", "mtls"] {
+        for debug in [&[][..], &["-d"]] {
+            let conn = broker.client_args(listener);
+            let topic = unique_topic(listener);
+            let msg = format!("hello over {listener}");
+            let sub = start_subscriber(
+                &broker,
+                Prog::OursSub,
+                [conn.clone(), strs(&["-t", &topic, "-C", "1", "-v"])].concat(),
+            );
+            let out = ours_pub(
+                [
+                    conn,
+                    strs(&["-t", &topic, "-m", &msg, "-q", "1"]),
+                    strs(debug),
+                ]
+                .concat(),
+            );
+            out.assert_success();
+            if !debug.is_empty() {
+                assert!(
+                    out.stdout_str().contains(" received CONNACK (0)\n"),
+                    "{listener}: {out}"
+                );
+            }
+            let got = sub.wait(std::time::Duration::from_secs(10));
+            got.assert_success();
+            assert_eq!(got.stdout_str(), format!("{topic} {msg}\n"), "{listener}");
+        }
+    }
 }
