@@ -42,15 +42,20 @@ pub fn enable() {
     ENABLED.store(true, Ordering::SeqCst);
 }
 
-/// A new connection on `fd` (called by the `connect` hook): start framing it afresh.
+/// A new connection on `fd` (called by the `connect` hook): remember it as paho's, and
+/// start framing it afresh.
 pub fn watch(fd: i32) {
-    if !ENABLED.load(Ordering::Relaxed) {
-        return;
-    }
-    if let Ok(mut f) = STATE.lock() {
+    if ENABLED.load(Ordering::Relaxed)
+        && let Ok(mut f) = STATE.lock()
+    {
         *f = Framer::new();
     }
     WATCHED.store(fd, Ordering::SeqCst);
+}
+
+/// The socket paho connected last (-1: none yet).
+pub(crate) fn watched() -> i32 {
+    WATCHED.load(Ordering::Relaxed)
 }
 
 /// The record of the oldest received packet of type `kind` not taken yet; records of other
@@ -210,6 +215,12 @@ unsafe extern "C" {
     fn SSL_get_fd(ssl: *const openssl_sys::SSL) -> libc::c_int;
 }
 
+/// The descriptor of a TLS connection (-1 when it has none).
+pub(crate) fn ssl_fd(ssl: *mut openssl_sys::SSL) -> libc::c_int {
+    // SAFETY: callers pass a live SSL object (the one libssl was just called with).
+    unsafe { SSL_get_fd(ssl) }
+}
+
 type SslRead =
     unsafe extern "C" fn(*mut openssl_sys::SSL, *mut libc::c_void, libc::c_int) -> libc::c_int;
 
@@ -241,8 +252,8 @@ pub unsafe extern "C" fn SSL_read(
     // SAFETY: the caller's arguments, passed on unchanged.
     let n = unsafe { real(ssl, buf, num) };
     if n > 0 && ENABLED.load(Ordering::Relaxed) {
-        // SAFETY: `ssl` is valid (caller's contract); `n` bytes were written to `buf`.
-        let fd = unsafe { SSL_get_fd(ssl) };
+        let fd = ssl_fd(ssl);
+        // SAFETY: libssl wrote `n` bytes to `buf`.
         feed(fd, unsafe {
             std::slice::from_raw_parts(buf.cast::<u8>(), n as usize)
         });

@@ -142,7 +142,6 @@ extern "C" fn on_trace(level: paho_mqtt_sys::MQTTASYNC_TRACE_LEVELS, message: *m
     }
     // SAFETY: paho passes a NUL-terminated string valid for the duration of the call.
     let text = unsafe { std::ffi::CStr::from_ptr(message) }.to_string_lossy();
-    crate::connection::quickack::connect_sent(&text);
     let Some(lock) = SINK.get() else { return };
     let Ok(guard) = lock.lock() else { return };
     if let Some(sink) = guard.as_ref()
@@ -200,30 +199,6 @@ fn ack_code(ev: &PacketEvent, from_result: u8) -> i32 {
         ev.rc
     } else {
         from_result.into()
-    }
-}
-
-/// Have paho report protocol lines to [`on_trace`] even though [`install`] was not called
-/// (`on`), or stop that again; [`crate::connection::quickack`] watches a connect this way.
-/// Once [`install`] has routed the trace, it stays on.
-pub fn protocol_lines(on: bool) {
-    let routed = SINK
-        .get()
-        .is_some_and(|s| s.lock().map(|g| g.is_some()).unwrap_or(true));
-    if routed {
-        return;
-    }
-    let level = if on {
-        paho_mqtt_sys::MQTTASYNC_TRACE_LEVELS_MQTTASYNC_TRACE_PROTOCOL
-    } else {
-        // paho's own default for this build (HIGH_PERFORMANCE); `on_trace` ignores errors.
-        paho_mqtt_sys::MQTTASYNC_TRACE_LEVELS_MQTTASYNC_TRACE_ERROR
-    };
-    // SAFETY: plain setters of process-wide settings in the C library. The callback is never
-    // taken away again: paho's threads may be about to call it.
-    unsafe {
-        paho_mqtt_sys::MQTTAsync_setTraceCallback(Some(on_trace));
-        paho_mqtt_sys::MQTTAsync_setTraceLevel(level);
     }
 }
 

@@ -11,78 +11,124 @@
 //! CONNACK in one segment. mosquitto_pub pays the same wait. TLS 1.2 is not affected (its
 //! ticket travels with the server's Finished, in one write).
 //!
-//! What: while a TLS connect is under way ([`arm`]), the protocol-trace line paho writes
-//! right after it has sent CONNECT (`<fd> <client id> -> CONNECT …`, which names the
-//! socket) makes us set `TCP_QUICKACK` on that socket ([`connect_sent`]). That takes the
-//! socket out of delayed-ACK mode, so the kernel acknowledges the tickets as they arrive
-//! (or at once, if one is already waiting), the broker sends the rest straight away, and
-//! CONNACK comes within a round trip. Nothing else changes: the same TLS 1.3 handshake and
-//! verification, the same bytes; only some bare ACKs go out sooner. Linux ends quick-ACK
-//! mode by itself once the client sends data again (the next request), so later traffic
-//! is acknowledged as before.
+//! What: while a TLS connect is under way ([`arm`]), the first `SSL_write` on paho's
+//! connection (CONNECT, right after the handshake) is followed by setting `TCP_QUICKACK`
+//! on its socket. paho is linked statically, so its `SSL_write` (TLS) and `writev` (TCP)
+//! calls resolve to the functions defined here, which make the real call and then do that.
+//! The option takes the socket out of delayed-ACK mode, so the kernel acknowledges the
+//! tickets as they arrive (or at once, if one is already waiting), the broker sends the
+//! rest straight away, and CONNACK comes within a round trip. Nothing else changes: the
+//! same TLS 1.3 handshake and verification, the same bytes; only some bare ACKs go out
+//! sooner. Linux ends quick-ACK mode by itself once the client sends data again, so later
+//! traffic is acknowledged as before. Setting it earlier does not help: sending the
+//! handshake's Finished puts the socket back into delayed-ACK mode.
 //!
-//! The trace line is the only notice paho gives between its handshake and CONNACK (setting
-//! the option earlier does not last: Linux re-enters delayed-ACK mode when the client
-//! sends its Finished). paho reports protocol lines only while its trace level asks for
-//! them: without `-d`, [`arm`] turns them on for the connect and the returned guard turns
-//! them off again ([`crate::trace::protocol_lines`]). That costs about 80 formatted lines
-//! per TLS connect (60 are paho's list of ciphers; each line's `localtime` also stats
-//! /etc/localtime): ~0.3 ms of CPU, measured, against the ~40 ms saved with TLS 1.3. Plain
-//! TCP connects are not armed (nothing is held there).
+//! The same wait hits a subscriber whose SUBSCRIBE is answered by SUBACK and then a
+//! retained message (written separately, so Nagle holds it until SUBACK is acknowledged):
+//! `-C 1` on a retained topic took ~40 ms more than it needs, plain TCP or TLS.
+//! [`after_next_write`] arms the same quick-ACK for the SUBSCRIBE.
 //!
-//! `TCP_QUICKACK` is Linux-only; elsewhere [`arm`] does nothing.
+//! `TCP_QUICKACK` is Linux-only; elsewhere nothing is set.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Set while a connect is watched.
+/// Set until the next write to paho's connection.
 static ARMED: AtomicBool = AtomicBool::new(false);
 
 /// Watching a connect; dropping it stops watching.
-pub struct Armed(bool);
+pub struct Armed;
 
 /// Watch the connect about to start, if it uses TLS. Keep the guard until it has finished.
 pub fn arm(tls: bool) -> Armed {
-    let on = tls && cfg!(any(target_os = "linux", target_os = "android"));
-    if on {
-        ARMED.store(true, Ordering::SeqCst);
-        crate::trace::protocol_lines(true);
+    if tls {
+        after_next_write();
     }
-    Armed(on)
+    Armed
 }
 
 impl Drop for Armed {
     fn drop(&mut self) {
-        if self.0 {
-            ARMED.store(false, Ordering::SeqCst);
-            crate::trace::protocol_lines(false);
-        }
+        ARMED.store(false, Ordering::SeqCst);
     }
 }
 
-/// Look at one protocol-trace line from paho. Called on paho's thread, right after the
-/// packet the line reports was written.
-pub fn connect_sent(line: &str) {
-    if ARMED.load(Ordering::Relaxed)
-        && let Some(fd) = connect_socket(line)
+/// Quick-ACK what answers the next packet paho writes (e.g. SUBSCRIBE).
+pub fn after_next_write() {
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        ARMED.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A write of `n` bytes to `fd` has been made: quick-ACK if armed and it is paho's socket.
+fn written(fd: libc::c_int, n: isize) {
+    if n > 0
+        && ARMED.load(Ordering::Relaxed)
+        && fd == crate::tap::watched()
+        && ARMED.swap(false, Ordering::SeqCst)
     {
         quick_ack(fd);
     }
 }
 
-/// The socket of a `-> CONNECT` line: `YYYYMMDD HHMMSS.mmm <fd> <client id> -> CONNECT version …`.
-fn connect_socket(line: &str) -> Option<libc::c_int> {
-    if !line.contains(" -> CONNECT version ") {
-        return None;
+/// `writev(2)` for the whole program (paho writes TCP packets with it): the system call,
+/// then [`written`].
+///
+/// # Safety
+/// The contract of `writev(2)`: `iov` points to `cnt` valid iovecs.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn writev(
+    fd: libc::c_int,
+    iov: *const libc::iovec,
+    cnt: libc::c_int,
+) -> libc::ssize_t {
+    // SAFETY: the real system call with the caller's arguments.
+    let n = unsafe { libc::syscall(libc::SYS_writev, fd, iov, cnt) } as libc::ssize_t;
+    written(fd, n);
+    n
+}
+
+type SslWrite =
+    unsafe extern "C" fn(*mut openssl_sys::SSL, *const libc::c_void, libc::c_int) -> libc::c_int;
+
+/// libssl's own `SSL_write`, found once.
+fn real_ssl_write() -> Option<SslWrite> {
+    static REAL: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let p = *REAL.get_or_init(|| {
+        // SAFETY: a lookup of a symbol by a NUL-terminated name in the libraries loaded
+        // after this program.
+        unsafe { libc::dlsym(libc::RTLD_NEXT, c"SSL_write".as_ptr()) as usize }
+    });
+    // SAFETY: when found, the symbol is libssl's SSL_write, whose type is `SslWrite`.
+    (p != 0).then(|| unsafe { std::mem::transmute::<usize, SslWrite>(p) })
+}
+
+/// `SSL_write` for the whole program: libssl's, then [`written`].
+///
+/// # Safety
+/// The contract of `SSL_write`: a valid `ssl`, `buf` pointing to `num` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_write(
+    ssl: *mut openssl_sys::SSL,
+    buf: *const libc::c_void,
+    num: libc::c_int,
+) -> libc::c_int {
+    let Some(real) = real_ssl_write() else {
+        return -1;
+    };
+    // SAFETY: the caller's arguments, passed on unchanged.
+    let n = unsafe { real(ssl, buf, num) };
+    if ARMED.load(Ordering::Relaxed) {
+        written(crate::tap::ssl_fd(ssl), n as isize);
     }
-    line.get(20..)?.split(' ').next()?.parse().ok()
+    n
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn quick_ack(fd: libc::c_int) {
     let on: libc::c_int = 1;
     // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a live local. The fd is the
-    // socket paho has just written CONNECT to; were it anything else the call would fail
-    // (ENOTSOCK, EOPNOTSUPP for a unix socket) and change nothing.
+    // socket of the TLS connection just written to; were it anything else the call would
+    // fail (ENOTSOCK) and change nothing.
     unsafe {
         libc::setsockopt(
             fd,
@@ -96,29 +142,3 @@ fn quick_ack(fd: libc::c_int) {
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn quick_ack(_fd: libc::c_int) {}
-
-#[cfg(test)]
-mod tests {
-    use super::connect_socket;
-
-    #[test]
-    fn finds_the_socket_of_connect_lines_only() {
-        let l = "20261123 032542.228 5 probe-1 -> CONNECT version 4 clean: 1 (0)";
-        assert_eq!(connect_socket(l), Some(5));
-        let l = "20261123 032542.228 17  -> CONNECT version 5 clean: 1 (0)";
-        assert_eq!(connect_socket(l), Some(17));
-        assert_eq!(
-            connect_socket("20261123 032542.228 5 probe-1 <- CONNACK rc: 0"),
-            None
-        );
-        assert_eq!(
-            connect_socket("20261123 032542.228 5 probe-1 -> PUBLISH qos: 0 retained: 0 rc: 0"),
-            None
-        );
-        assert_eq!(
-            connect_socket("SSL state connect: -> CONNECT version "),
-            None
-        );
-        assert_eq!(connect_socket("short"), None);
-    }
-}
