@@ -2,7 +2,8 @@
 //!
 //! Everything that happens arrives on one channel in the order it happened: packets from
 //! paho's protocol trace (with `-d`), received messages, connection loss, finished
-//! requests (tokens are waited on a helper thread that reports back here) and signals.
+//! requests (each token wakes this channel from paho's own thread when it completes) and
+//! signals.
 //! The run loops read that channel and nothing else, so output order is deterministic.
 
 use crate::exit::{self, Failure};
@@ -10,7 +11,13 @@ use crate::options::Options;
 use crate::plan::Plan;
 use crate::trace::{self, PacketEvent};
 use paho_mqtt as mqtt;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 pub mod quickack;
@@ -35,7 +42,9 @@ pub struct Connection {
     /// process exits right after its work anyway (see [`exit_now`]).
     pub client: std::mem::ManuallyDrop<mqtt::AsyncClient>,
     rx: Receiver<Event>,
-    waiter: Sender<(u64, mqtt::Token)>,
+    tx: Sender<Event>,
+    /// Tracked requests not finished yet, by tag (see [`Connection::track`]).
+    tokens: RefCell<HashMap<u64, mqtt::Token>>,
     next_tag: u64,
     /// Packet events seen while waiting for DISCONNECT to go out; see [`Connection::try_next`].
     after_disconnect: Vec<PacketEvent>,
@@ -124,18 +133,11 @@ impl Connection {
         client.set_connection_lost_callback(move |_| {
             let _ = t.send(Event::Lost);
         });
-        let (wtx, wrx) = channel::<(u64, mqtt::Token)>();
-        std::thread::spawn(move || {
-            for (tag, tok) in wrx {
-                if tx.send(Event::Done(tag, tok.wait())).is_err() {
-                    return;
-                }
-            }
-        });
         Ok(Connection {
             client: std::mem::ManuallyDrop::new(client),
             rx,
-            waiter: wtx,
+            tx,
+            tokens: Default::default(),
             next_tag: 0,
             after_disconnect: Vec::new(),
             stash: Default::default(),
@@ -143,11 +145,56 @@ impl Connection {
     }
 
     /// Have `token`'s completion reported as `Event::Done(tag, …)`; returns the tag.
-    /// Completions are reported in the order tokens are handed in.
+    ///
+    /// Completions are reported in the order paho finishes the requests, among the other
+    /// events in the order they happened: paho's thread that completes a request wakes
+    /// the channel right then (after the trace line of the packet that completed it). So
+    /// QoS 0 publishes complete in the order they were handed in, acknowledged ones in the
+    /// order their acknowledgements arrived.
     pub fn track(&mut self, token: impl Into<mqtt::Token>) -> u64 {
         self.next_tag += 1;
-        let _ = self.waiter.send((self.next_tag, token.into()));
-        self.next_tag
+        let tag = self.next_tag;
+        let mut token = token.into();
+        let waker = self.waker(tag);
+        match Pin::new(&mut token).poll(&mut Context::from_waker(&waker)) {
+            // Finished already (refused at once): report it after what happened before.
+            Poll::Ready(r) => {
+                let _ = self.tx.send(Event::Done(tag, r));
+            }
+            Poll::Pending => {
+                self.tokens.borrow_mut().insert(tag, token);
+            }
+        }
+        tag
+    }
+
+    /// An event from the channel as the run loops see it: a [`Completion`] wake-up
+    /// carries no result, which is taken from the token (it holds it by now). None: skip.
+    fn resolve(&self, ev: Event) -> Option<Event> {
+        let Event::Done(tag, r) = ev else {
+            return Some(ev);
+        };
+        let Some(mut token) = self.tokens.borrow_mut().remove(&tag) else {
+            return Some(Event::Done(tag, r));
+        };
+        // Polling takes the token's lock, so this waits until the completing thread has
+        // let go of it; the result was stored before the wake-up.
+        let waker = self.waker(tag);
+        match Pin::new(&mut token).poll(&mut Context::from_waker(&waker)) {
+            Poll::Ready(r) => Some(Event::Done(tag, r)),
+            // (Not expected) still running: it wakes us again.
+            Poll::Pending => {
+                self.tokens.borrow_mut().insert(tag, token);
+                None
+            }
+        }
+    }
+
+    fn waker(&self, tag: u64) -> Waker {
+        Waker::from(Arc::new(Completion {
+            tag,
+            tx: self.tx.clone(),
+        }))
     }
 
     /// Next event; None when `deadline` passes first.
@@ -166,7 +213,11 @@ impl Connection {
         if let Some(ev) = self.stash.borrow_mut().pop_front() {
             return Some(ev);
         }
-        self.rx.try_recv().ok()
+        loop {
+            if let Some(ev) = self.resolve(self.rx.try_recv().ok()?) {
+                return Some(ev);
+            }
+        }
     }
 
     /// Connect. Packet events seen meanwhile are returned for the caller to render (the
@@ -263,12 +314,17 @@ impl Connection {
 
     /// Next event from the channel itself (not the stash).
     fn rx_next(&self, deadline: Option<Instant>) -> Option<Event> {
-        match deadline {
-            None => self.rx.recv().ok(),
-            Some(d) => self
-                .rx
-                .recv_timeout(d.saturating_duration_since(Instant::now()))
-                .ok(),
+        loop {
+            let ev = match deadline {
+                None => self.rx.recv().ok(),
+                Some(d) => self
+                    .rx
+                    .recv_timeout(d.saturating_duration_since(Instant::now()))
+                    .ok(),
+            }?;
+            if let Some(ev) = self.resolve(ev) {
+                return Some(ev);
+            }
         }
     }
 
@@ -296,6 +352,25 @@ impl Connection {
                 _ => {}
             }
         }
+    }
+}
+
+/// Wakes the run loop when a tracked request finishes: called by paho's thread that
+/// completed it (while it still holds the token's lock, so the result is fetched later,
+/// by [`Connection::resolve`]).
+struct Completion {
+    tag: u64,
+    tx: Sender<Event>,
+}
+
+impl Wake for Completion {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // The result is a placeholder: `resolve` replaces it with the token's.
+        let _ = self.tx.send(Event::Done(self.tag, Err(mqtt::Error::Timeout)));
     }
 }
 
