@@ -31,8 +31,8 @@ pub enum Event {
     Message(mqtt::Message),
     /// The connection was lost (not by our own DISCONNECT).
     Lost,
-    /// A request handed to [`Connection::track`] finished.
-    Done(u64, Result<mqtt::ServerResponse, mqtt::Error>),
+    /// A request handed to [`Connection::track`] (or watched) finished.
+    Done(u64, Outcome),
     /// SIGINT or SIGTERM (sub only).
     Signal,
 }
@@ -43,8 +43,11 @@ pub struct Connection {
     pub client: std::mem::ManuallyDrop<mqtt::AsyncClient>,
     rx: Receiver<Event>,
     tx: Sender<Event>,
-    /// Tracked requests not finished yet, by tag (see [`Connection::track`]).
-    tokens: RefCell<HashMap<u64, mqtt::Token>>,
+    /// Tracked requests whose result was not handed out yet, by tag.
+    tokens: RefCell<HashMap<u64, Tracked>>,
+    /// Results of watched requests that had finished when they were watched: the `Done`
+    /// wake-up for them is already in the channel.
+    results: RefCell<HashMap<u64, Outcome>>,
     next_tag: u64,
     /// Packet events seen while waiting for DISCONNECT to go out; see [`Connection::try_next`].
     after_disconnect: Vec<PacketEvent>,
@@ -138,6 +141,7 @@ impl Connection {
             rx,
             tx,
             tokens: Default::default(),
+            results: Default::default(),
             next_tag: 0,
             after_disconnect: Vec::new(),
             stash: Default::default(),
@@ -152,49 +156,64 @@ impl Connection {
     /// QoS 0 publishes complete in the order they were handed in, acknowledged ones in the
     /// order their acknowledgements arrived.
     pub fn track(&mut self, token: impl Into<mqtt::Token>) -> u64 {
-        self.next_tag += 1;
-        let tag = self.next_tag;
-        let mut token = token.into();
-        let waker = self.waker(tag);
-        match Pin::new(&mut token).poll(&mut Context::from_waker(&waker)) {
-            // Finished already (refused at once): report it after what happened before.
-            Poll::Ready(r) => {
-                let _ = self.tx.send(Event::Done(tag, r));
-            }
-            Poll::Pending => {
-                self.tokens.borrow_mut().insert(tag, token);
-            }
+        let tag = self.track_quietly(token);
+        if let Some(r) = self.watch(tag) {
+            // Finished already (refused at once): reported after what happened before.
+            self.results.borrow_mut().insert(tag, r);
+            let _ = self.tx.send(Event::Done(tag, Err(mqtt::Error::Timeout)));
         }
         tag
     }
 
-    /// An event from the channel as the run loops see it: a [`Completion`] wake-up
-    /// carries no result, which is taken from the token (it holds it by now). None: skip.
-    fn resolve(&self, ev: Event) -> Option<Event> {
-        let Event::Done(tag, r) = ev else {
-            return Some(ev);
+    /// Keep `token` under a tag without reporting its completion (no wake-up, no event):
+    /// its result is fetched with [`Connection::take_done`], or it is reported after a
+    /// [`Connection::watch`].
+    pub fn track_quietly(&mut self, token: impl Into<mqtt::Token>) -> u64 {
+        self.next_tag += 1;
+        let tracked = Tracked {
+            token: token.into(),
+            waker: None,
         };
-        let Some(mut token) = self.tokens.borrow_mut().remove(&tag) else {
-            return Some(Event::Done(tag, r));
-        };
-        // Polling takes the token's lock, so this waits until the completing thread has
-        // let go of it; the result was stored before the wake-up.
-        let waker = self.waker(tag);
-        match Pin::new(&mut token).poll(&mut Context::from_waker(&waker)) {
-            Poll::Ready(r) => Some(Event::Done(tag, r)),
-            // (Not expected) still running: it wakes us again.
-            Poll::Pending => {
-                self.tokens.borrow_mut().insert(tag, token);
-                None
-            }
-        }
+        self.tokens.borrow_mut().insert(self.next_tag, tracked);
+        self.next_tag
     }
 
-    fn waker(&self, tag: u64) -> Waker {
-        Waker::from(Arc::new(Completion {
-            tag,
-            tx: self.tx.clone(),
-        }))
+    /// Have the request `tag` reported as `Event::Done` when it finishes. If it has
+    /// finished already, its result is returned instead (and not reported).
+    pub fn watch(&self, tag: u64) -> Option<Outcome> {
+        let mut tokens = self.tokens.borrow_mut();
+        let t = tokens.get_mut(&tag)?;
+        if t.waker.is_none() {
+            t.waker = Some(Waker::from(Arc::new(Completion {
+                tag,
+                tx: self.tx.clone(),
+            })));
+        }
+        let r = t.poll()?;
+        tokens.remove(&tag);
+        Some(r)
+    }
+
+    /// The result of the request `tag` if it has finished (it is then not reported as an
+    /// event any more).
+    pub fn take_done(&self, tag: u64) -> Option<Outcome> {
+        let mut tokens = self.tokens.borrow_mut();
+        let r = tokens.get_mut(&tag)?.poll()?;
+        tokens.remove(&tag);
+        Some(r)
+    }
+
+    /// An event from the channel as the run loops see it: a [`Completion`] wake-up
+    /// carries no result, which is taken from the token (it holds it by now).
+    /// None: nothing to report (its result was taken meanwhile).
+    fn resolve(&self, ev: Event) -> Option<Event> {
+        let Event::Done(tag, _) = ev else {
+            return Some(ev);
+        };
+        if let Some(r) = self.results.borrow_mut().remove(&tag) {
+            return Some(Event::Done(tag, r));
+        }
+        self.take_done(tag).map(|r| Event::Done(tag, r))
     }
 
     /// Next event; None when `deadline` passes first.
@@ -355,6 +374,30 @@ impl Connection {
     }
 }
 
+/// How a request ended.
+pub type Outcome = Result<mqtt::ServerResponse, mqtt::Error>;
+
+/// A request handed to [`Connection::track`] or [`Connection::track_quietly`].
+struct Tracked {
+    token: mqtt::Token,
+    /// Set once watched: given to paho's token so that its completion wakes the channel.
+    waker: Option<Waker>,
+}
+
+impl Tracked {
+    /// The result, if the request has finished.
+    fn poll(&mut self) -> Option<Outcome> {
+        // Polling takes the token's lock: after a wake-up this waits until the completing
+        // thread has let go of it (the result is stored before the wake-up). A watched
+        // token keeps its waker; an unwatched one gets one that does nothing.
+        let waker = self.waker.as_ref().unwrap_or(Waker::noop());
+        match Pin::new(&mut self.token).poll(&mut Context::from_waker(waker)) {
+            Poll::Ready(r) => Some(r),
+            Poll::Pending => None,
+        }
+    }
+}
+
 /// Wakes the run loop when a tracked request finishes: called by paho's thread that
 /// completed it (while it still holds the token's lock, so the result is fetched later,
 /// by [`Connection::resolve`]).
@@ -370,7 +413,9 @@ impl Wake for Completion {
 
     fn wake_by_ref(self: &Arc<Self>) {
         // The result is a placeholder: `resolve` replaces it with the token's.
-        let _ = self.tx.send(Event::Done(self.tag, Err(mqtt::Error::Timeout)));
+        let _ = self
+            .tx
+            .send(Event::Done(self.tag, Err(mqtt::Error::Timeout)));
     }
 }
 
