@@ -216,7 +216,8 @@ struct Outstanding {
 }
 
 /// Publishes handed to the connection and not yet completed, oldest first.
-/// Completions arrive in the order publishes were handed in (see `Connection::track`).
+/// Completions arrive in the order paho finished them (see `Connection::track`); quiet
+/// ones are reaped in the order they were handed in (see [`sweep`]).
 #[derive(Default)]
 struct Pending {
     queue: VecDeque<Outstanding>,
