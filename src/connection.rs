@@ -2,7 +2,8 @@
 //!
 //! Everything that happens arrives on one channel in the order it happened: packets from
 //! paho's protocol trace (with `-d`), received messages, connection loss, finished
-//! requests (tokens are waited on a helper thread that reports back here) and signals.
+//! requests (each token wakes this channel from paho's own thread when it completes) and
+//! signals.
 //! The run loops read that channel and nothing else, so output order is deterministic.
 
 use crate::exit::{self, Failure};
@@ -10,7 +11,13 @@ use crate::options::Options;
 use crate::plan::Plan;
 use crate::trace::{self, PacketEvent};
 use paho_mqtt as mqtt;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 pub mod quickack;
@@ -24,8 +31,8 @@ pub enum Event {
     Message(mqtt::Message),
     /// The connection was lost (not by our own DISCONNECT).
     Lost,
-    /// A request handed to [`Connection::track`] finished.
-    Done(u64, Result<mqtt::ServerResponse, mqtt::Error>),
+    /// A request handed to [`Connection::track`] (or watched) finished.
+    Done(u64, Outcome),
     /// SIGINT or SIGTERM (sub only).
     Signal,
 }
@@ -35,7 +42,12 @@ pub struct Connection {
     /// process exits right after its work anyway (see [`exit_now`]).
     pub client: std::mem::ManuallyDrop<mqtt::AsyncClient>,
     rx: Receiver<Event>,
-    waiter: Sender<(u64, mqtt::Token)>,
+    tx: Sender<Event>,
+    /// Tracked requests whose result was not handed out yet, by tag.
+    tokens: RefCell<HashMap<u64, Tracked>>,
+    /// Results of watched requests that had finished when they were watched: the `Done`
+    /// wake-up for them is already in the channel.
+    results: RefCell<HashMap<u64, Outcome>>,
     next_tag: u64,
     /// Packet events seen while waiting for DISCONNECT to go out; see [`Connection::try_next`].
     after_disconnect: Vec<PacketEvent>,
@@ -124,18 +136,12 @@ impl Connection {
         client.set_connection_lost_callback(move |_| {
             let _ = t.send(Event::Lost);
         });
-        let (wtx, wrx) = channel::<(u64, mqtt::Token)>();
-        std::thread::spawn(move || {
-            for (tag, tok) in wrx {
-                if tx.send(Event::Done(tag, tok.wait())).is_err() {
-                    return;
-                }
-            }
-        });
         Ok(Connection {
             client: std::mem::ManuallyDrop::new(client),
             rx,
-            waiter: wtx,
+            tx,
+            tokens: Default::default(),
+            results: Default::default(),
             next_tag: 0,
             after_disconnect: Vec::new(),
             stash: Default::default(),
@@ -143,11 +149,71 @@ impl Connection {
     }
 
     /// Have `token`'s completion reported as `Event::Done(tag, …)`; returns the tag.
-    /// Completions are reported in the order tokens are handed in.
+    ///
+    /// Completions are reported in the order paho finishes the requests, among the other
+    /// events in the order they happened: paho's thread that completes a request wakes
+    /// the channel right then (after the trace line of the packet that completed it). So
+    /// QoS 0 publishes complete in the order they were handed in, acknowledged ones in the
+    /// order their acknowledgements arrived.
     pub fn track(&mut self, token: impl Into<mqtt::Token>) -> u64 {
+        let tag = self.track_quietly(token);
+        if let Some(r) = self.watch(tag) {
+            // Finished already (refused at once): reported after what happened before.
+            self.results.borrow_mut().insert(tag, r);
+            let _ = self.tx.send(Event::Done(tag, Err(mqtt::Error::Timeout)));
+        }
+        tag
+    }
+
+    /// Keep `token` under a tag without reporting its completion (no wake-up, no event):
+    /// its result is fetched with [`Connection::take_done`], or it is reported after a
+    /// [`Connection::watch`].
+    pub fn track_quietly(&mut self, token: impl Into<mqtt::Token>) -> u64 {
         self.next_tag += 1;
-        let _ = self.waiter.send((self.next_tag, token.into()));
+        let tracked = Tracked {
+            token: token.into(),
+            waker: None,
+        };
+        self.tokens.borrow_mut().insert(self.next_tag, tracked);
         self.next_tag
+    }
+
+    /// Have the request `tag` reported as `Event::Done` when it finishes. If it has
+    /// finished already, its result is returned instead (and not reported).
+    pub fn watch(&self, tag: u64) -> Option<Outcome> {
+        let mut tokens = self.tokens.borrow_mut();
+        let t = tokens.get_mut(&tag)?;
+        if t.waker.is_none() {
+            t.waker = Some(Waker::from(Arc::new(Completion {
+                tag,
+                tx: self.tx.clone(),
+            })));
+        }
+        let r = t.poll()?;
+        tokens.remove(&tag);
+        Some(r)
+    }
+
+    /// The result of the request `tag` if it has finished (it is then not reported as an
+    /// event any more).
+    pub fn take_done(&self, tag: u64) -> Option<Outcome> {
+        let mut tokens = self.tokens.borrow_mut();
+        let r = tokens.get_mut(&tag)?.poll()?;
+        tokens.remove(&tag);
+        Some(r)
+    }
+
+    /// An event from the channel as the run loops see it: a [`Completion`] wake-up
+    /// carries no result, which is taken from the token (it holds it by now).
+    /// None: nothing to report (its result was taken meanwhile).
+    fn resolve(&self, ev: Event) -> Option<Event> {
+        let Event::Done(tag, _) = ev else {
+            return Some(ev);
+        };
+        if let Some(r) = self.results.borrow_mut().remove(&tag) {
+            return Some(Event::Done(tag, r));
+        }
+        self.take_done(tag).map(|r| Event::Done(tag, r))
     }
 
     /// Next event; None when `deadline` passes first.
@@ -166,7 +232,11 @@ impl Connection {
         if let Some(ev) = self.stash.borrow_mut().pop_front() {
             return Some(ev);
         }
-        self.rx.try_recv().ok()
+        loop {
+            if let Some(ev) = self.resolve(self.rx.try_recv().ok()?) {
+                return Some(ev);
+            }
+        }
     }
 
     /// Connect. Packet events seen meanwhile are returned for the caller to render (the
@@ -263,12 +333,17 @@ impl Connection {
 
     /// Next event from the channel itself (not the stash).
     fn rx_next(&self, deadline: Option<Instant>) -> Option<Event> {
-        match deadline {
-            None => self.rx.recv().ok(),
-            Some(d) => self
-                .rx
-                .recv_timeout(d.saturating_duration_since(Instant::now()))
-                .ok(),
+        loop {
+            let ev = match deadline {
+                None => self.rx.recv().ok(),
+                Some(d) => self
+                    .rx
+                    .recv_timeout(d.saturating_duration_since(Instant::now()))
+                    .ok(),
+            }?;
+            if let Some(ev) = self.resolve(ev) {
+                return Some(ev);
+            }
         }
     }
 
@@ -296,6 +371,51 @@ impl Connection {
                 _ => {}
             }
         }
+    }
+}
+
+/// How a request ended.
+pub type Outcome = Result<mqtt::ServerResponse, mqtt::Error>;
+
+/// A request handed to [`Connection::track`] or [`Connection::track_quietly`].
+struct Tracked {
+    token: mqtt::Token,
+    /// Set once watched: given to paho's token so that its completion wakes the channel.
+    waker: Option<Waker>,
+}
+
+impl Tracked {
+    /// The result, if the request has finished.
+    fn poll(&mut self) -> Option<Outcome> {
+        // Polling takes the token's lock: after a wake-up this waits until the completing
+        // thread has let go of it (the result is stored before the wake-up). A watched
+        // token keeps its waker; an unwatched one gets one that does nothing.
+        let waker = self.waker.as_ref().unwrap_or(Waker::noop());
+        match Pin::new(&mut self.token).poll(&mut Context::from_waker(waker)) {
+            Poll::Ready(r) => Some(r),
+            Poll::Pending => None,
+        }
+    }
+}
+
+/// Wakes the run loop when a tracked request finishes: called by paho's thread that
+/// completed it (while it still holds the token's lock, so the result is fetched later,
+/// by [`Connection::resolve`]).
+struct Completion {
+    tag: u64,
+    tx: Sender<Event>,
+}
+
+impl Wake for Completion {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // The result is a placeholder: `resolve` replaces it with the token's.
+        let _ = self
+            .tx
+            .send(Event::Done(self.tag, Err(mqtt::Error::Timeout)));
     }
 }
 

@@ -1,7 +1,7 @@
 //! mqtts-pub's run: load the message, connect, publish (once, `--repeat` times, or one
 //! message per stdin line with `-l`), wait for every acknowledgement, disconnect, exit.
 
-use crate::connection::{Connection, Event, exit_now};
+use crate::connection::{Connection, Event, Outcome, exit_now};
 use crate::exit::{self, Failure};
 use crate::options::{MessageSource, Options, Protocol};
 use crate::plan::{self, Plan};
@@ -216,7 +216,8 @@ struct Outstanding {
 }
 
 /// Publishes handed to the connection and not yet completed, oldest first.
-/// Completions arrive in the order publishes were handed in (see `Connection::track`).
+/// Completions arrive in the order paho finished them (see `Connection::track`); quiet
+/// ones are reaped in the order they were handed in (see [`sweep`]).
 #[derive(Default)]
 struct Pending {
     queue: VecDeque<Outstanding>,
@@ -225,6 +226,9 @@ struct Pending {
     sent: u64,
     /// Publishes that ended without the broker's confirmation (connection gone).
     failed: u64,
+    /// Completions are not reported one by one (see [`Connection::track_quietly`]): they
+    /// are reaped in hand-in order by [`sweep`].
+    quiet: bool,
 }
 
 impl Pending {
@@ -391,7 +395,7 @@ fn repeat_loop(
             // Keep handling events (trace lines, a lost connection) while waiting.
             let until = Instant::now() + opts.repeat_delay;
             while let Some(ev) = conn.next(Some(until)) {
-                if handle(ev, tr, pending, opts.quiet).is_err() {
+                if handle(conn, ev, tr, pending, opts.quiet).is_err() {
                     return Err(lost(pending));
                 }
             }
@@ -455,15 +459,20 @@ fn next_event(conn: &Connection, pending: &Pending) -> Option<Event> {
 }
 
 /// Handle one event. Err: the connection is gone.
-fn handle(ev: Event, tr: &mut Tracer, pending: &mut Pending, quiet: bool) -> Result<(), ()> {
+fn handle(
+    conn: &Connection,
+    ev: Event,
+    tr: &mut Tracer,
+    pending: &mut Pending,
+    quiet: bool,
+) -> Result<(), ()> {
     match ev {
         Event::Packet(p) => tr.show(&p),
         Event::Done(tag, r) => {
-            let mid = pending.complete(tag);
-            if done(tr, mid, r, quiet).is_err() {
-                pending.failed += 1;
-                return Err(());
-            }
+            // The ones handed in before it first, in order (those that finished).
+            sweep(conn, tr, pending, quiet)?;
+            finish(tr, pending, tag, r, quiet)?;
+            sweep(conn, tr, pending, quiet)?;
         }
         Event::Lost => return Err(()),
         Event::Message(_) | Event::Signal => {}
@@ -471,7 +480,41 @@ fn handle(ev: Event, tr: &mut Tracer, pending: &mut Pending, quiet: bool) -> Res
     Ok(())
 }
 
+/// The publish `tag` ended with `r`. Err: without an answer from the broker.
+fn finish(
+    tr: &mut Tracer,
+    pending: &mut Pending,
+    tag: u64,
+    r: Outcome,
+    quiet: bool,
+) -> Result<(), ()> {
+    let mid = pending.complete(tag);
+    if done(tr, mid, r, quiet).is_err() {
+        pending.failed += 1;
+        return Err(());
+    }
+    Ok(())
+}
+
+/// Quiet publishes: reap those that finished from the front, in hand-in order.
+fn sweep(conn: &Connection, tr: &mut Tracer, pending: &mut Pending, quiet: bool) -> Result<(), ()> {
+    if !pending.quiet {
+        return Ok(());
+    }
+    while let Some(tag) = pending.queue.front().map(|o| o.tag) {
+        let Some(r) = conn.take_done(tag) else {
+            break;
+        };
+        finish(tr, pending, tag, r, quiet)?;
+    }
+    Ok(())
+}
+
 /// Handle events until at most `left` publishes are outstanding. Err: connection gone.
+///
+/// Quiet publishes wake this loop only through the one whose completion brings the count
+/// down to `left` (all before it are done by then if they finish in order; otherwise the
+/// next one is watched): one wake-up for many completions.
 fn wait_until(
     conn: &mut Connection,
     tr: &mut Tracer,
@@ -479,23 +522,28 @@ fn wait_until(
     left: usize,
     quiet: bool,
 ) -> Result<(), ()> {
-    while pending.len() > left {
+    loop {
+        sweep(conn, tr, pending, quiet)?;
+        if pending.len() <= left {
+            return Ok(());
+        }
+        if pending.quiet {
+            let tag = pending.queue[pending.len() - left - 1].tag;
+            if let Some(r) = conn.watch(tag) {
+                handle(conn, Event::Done(tag, r), tr, pending, quiet)?;
+                continue;
+            }
+        }
         match next_event(conn, pending) {
-            Some(ev) => handle(ev, tr, pending, quiet)?,
+            Some(ev) => handle(conn, ev, tr, pending, quiet)?,
             None => return Err(()),
         }
     }
-    Ok(())
 }
 
 /// A publish completed: show its v5 ack reason code, warn about a refusal as mosquitto
 /// (a refusal still counts as done). Err: it failed without an answer from the broker.
-fn done(
-    tr: &mut Tracer,
-    mid: u16,
-    r: Result<mqtt::ServerResponse, mqtt::Error>,
-    quiet: bool,
-) -> Result<(), ()> {
+fn done(tr: &mut Tracer, mid: u16, r: Outcome, quiet: bool) -> Result<(), ()> {
     match r {
         Ok(rsp) => tr.completed(rsp.reason_code() as u8),
         Err(mqtt::Error::ReasonCode(rc, props)) => {
@@ -521,25 +569,44 @@ fn done(
     Ok(())
 }
 
-/// `-l` input: lines read by a helper thread. `None` = end of input.
-/// The channel holds at most a few lines, so a fast pipe cannot fill memory.
-fn spawn_reader() -> Receiver<Option<Vec<u8>>> {
-    let (tx, rx): (SyncSender<Option<Vec<u8>>>, _) = sync_channel(64);
+/// `-l` input: lines read by a helper thread, handed over in batches (one hand-over for
+/// all the lines a read brought in). An empty batch = end of input.
+/// The channel holds a few batches of at most `BATCH_BYTES` (or one line) each, so a fast
+/// pipe cannot fill memory.
+fn spawn_reader() -> Receiver<Vec<Vec<u8>>> {
+    let (tx, rx): (SyncSender<Vec<Vec<u8>>>, _) = sync_channel(4);
     std::thread::spawn(move || {
-        let mut input = std::io::stdin().lock();
+        // (Its own buffer, to see whether a whole line is waiting; reads this large bypass
+        // std's stdin buffer.)
+        let mut input = std::io::BufReader::with_capacity(BATCH_BYTES, std::io::stdin());
+        let mut batch = Vec::new();
+        let mut bytes = 0;
         loop {
             let mut line = Vec::new();
             match input.read_until(b'\n', &mut line) {
                 Ok(0) | Err(_) => {
-                    let _ = tx.send(None);
+                    if !batch.is_empty() {
+                        let _ = tx.send(batch);
+                    }
+                    let _ = tx.send(Vec::new());
                     return;
                 }
                 Ok(_) => {
                     if line.last() == Some(&b'\n') {
                         line.pop();
                     }
-                    if tx.send(Some(line)).is_err() {
-                        return;
+                    bytes += line.len();
+                    batch.push(line);
+                    // Hand over now unless a whole next line is already buffered (reading
+                    // on could block, and the lines read so far must not wait for it).
+                    if bytes >= BATCH_BYTES
+                        || batch.len() >= BATCH_LINES
+                        || !input.buffer().contains(&b'\n')
+                    {
+                        bytes = 0;
+                        if tx.send(std::mem::take(&mut batch)).is_err() {
+                            return;
+                        }
                     }
                 }
             }
@@ -547,6 +614,10 @@ fn spawn_reader() -> Receiver<Option<Vec<u8>>> {
     });
     rx
 }
+
+/// Most payload bytes and lines in one hand-over from the `-l` reader.
+const BATCH_BYTES: usize = 64 * 1024;
+const BATCH_LINES: usize = 1024;
 
 /// How often the `-l` loop looks at the connection while it waits for input.
 const INPUT_POLL: Duration = Duration::from_millis(50);
@@ -567,7 +638,7 @@ fn line_window(qos: u8, max_inflight: u32) -> usize {
 /// `-l`: one message per line until EOF, each one confirmed before exit 0.
 ///
 /// Memory stays bounded: at most `window` publishes (and `WINDOW_BYTES` of payload,
-/// but always at least one) are outstanding, and the reader holds a few lines more.
+/// but always at least one) are outstanding, and the reader holds a few batches of lines more.
 /// While waiting for input the connection is still watched, so a lost connection ends
 /// the run even when no line comes.
 fn line_loop(
@@ -579,32 +650,73 @@ fn line_loop(
     quiet: bool,
 ) -> Result<(), Failure> {
     abort_guard::LINES.store(true, Ordering::Relaxed);
-    let lines = spawn_reader();
-    let gone = |pending: &Pending| lost_lines(pending);
+    let input = spawn_reader();
+    let mut lines = Vec::new().into_iter();
+    // Without -d nothing is shown per publish: completions need not wake this loop one by
+    // one (with -d, each is reported where it happened, for the trace).
+    pending.quiet = tr.debug.is_none();
+    // A full window is drained to half before more are handed in (quiet publishes: one
+    // wake-up for that half).
+    let refill = if pending.quiet {
+        window / 2
+    } else {
+        window - 1
+    };
     loop {
         // Render what has happened meanwhile.
         while let Some(ev) = conn.try_next() {
-            handle(ev, tr, pending, quiet).map_err(|()| gone(pending))?;
+            handle(conn, ev, tr, pending, quiet).map_err(|()| gone(conn, pending))?;
         }
-        let line = match lines.recv_timeout(INPUT_POLL) {
-            Ok(Some(line)) => line,
-            Ok(None) | Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => continue,
+        let line = match lines.next() {
+            Some(line) => line,
+            None => match input.recv_timeout(INPUT_POLL) {
+                Ok(batch) if batch.is_empty() => break,
+                Ok(batch) => {
+                    lines = batch.into_iter();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => continue,
+            },
         };
         // Keep the window bounded before handing in one more.
-        while pending.len() >= window
-            || (pending.len() > 0 && pending.bytes + line.len() > WINDOW_BYTES)
-        {
-            match next_event(conn, pending) {
-                Some(ev) => handle(ev, tr, pending, quiet).map_err(|()| gone(pending))?,
-                None => return Err(gone(pending)),
-            }
+        if pending.len() >= window {
+            wait_until(conn, tr, pending, refill, quiet).map_err(|()| gone(conn, pending))?;
+        }
+        while pending.len() > 0 && pending.bytes + line.len() > WINDOW_BYTES {
+            let left = pending.len() - 1;
+            wait_until(conn, tr, pending, left, quiet).map_err(|()| gone(conn, pending))?;
         }
         let bytes = line.len();
-        let tag = conn.track(conn.client.publish(make(line)));
+        let token = conn.client.publish(make(line));
+        let tag = if pending.quiet {
+            conn.track_quietly(token)
+        } else {
+            conn.track(token)
+        };
         pending.add(tag, bytes);
     }
-    wait_until(conn, tr, pending, 0, quiet).map_err(|()| gone(pending))
+    wait_until(conn, tr, pending, 0, quiet).map_err(|()| gone(conn, pending))
+}
+
+/// [`lost_lines`] once what finished meanwhile is counted (quiet publishes).
+fn gone(conn: &Connection, pending: &mut Pending) -> Failure {
+    if pending.quiet {
+        let tags: Vec<u64> = pending.queue.iter().map(|o| o.tag).collect();
+        for tag in tags {
+            match conn.take_done(tag) {
+                Some(Ok(_) | Err(mqtt::Error::ReasonCode(..))) => {
+                    pending.complete(tag);
+                }
+                Some(Err(_)) => {
+                    pending.complete(tag);
+                    pending.failed += 1;
+                }
+                None => {}
+            }
+        }
+    }
+    lost_lines(pending)
 }
 
 /// `-l` ends on a lost connection (mosquitto_pub would reconnect and wait forever for the
