@@ -35,6 +35,8 @@ pub struct Connection {
     /// process exits right after its work anyway (see [`exit_now`]).
     pub client: std::mem::ManuallyDrop<mqtt::AsyncClient>,
     rx: Receiver<Event>,
+    /// The channel's sending end, for [`Connection::intercept_messages`].
+    events: Sender<Event>,
     waiter: Sender<(u64, mqtt::Token)>,
     next_tag: u64,
     /// Packet events seen while waiting for DISCONNECT to go out; see [`Connection::try_next`].
@@ -124,6 +126,7 @@ impl Connection {
         client.set_connection_lost_callback(move |_| {
             let _ = t.send(Event::Lost);
         });
+        let events = tx.clone();
         let (wtx, wrx) = channel::<(u64, mqtt::Token)>();
         std::thread::spawn(move || {
             for (tag, tok) in wrx {
@@ -135,11 +138,34 @@ impl Connection {
         Ok(Connection {
             client: std::mem::ManuallyDrop::new(client),
             rx,
+            events,
             waiter: wtx,
             next_tag: 0,
             after_disconnect: Vec::new(),
             stash: Default::default(),
         })
+    }
+
+    /// Offer each received message to `f` first, on paho's receive thread, instead of
+    /// sending it to the run loop: a message `f` hands back still arrives as
+    /// [`Event::Message`], in order. Call before connecting. `f` runs while paho holds its
+    /// lock: it must not call the client, nor wait for a thread that may be doing so.
+    pub fn intercept_messages(
+        &self,
+        mut f: impl FnMut(mqtt::Message) -> Option<mqtt::Message> + Send + 'static,
+    ) {
+        let t = self.events.clone();
+        self.client.set_message_callback(move |_, m| {
+            if let Some(m) = m {
+                if !paho_guard::topic_ok(&m) {
+                    paho_guard::fault();
+                    return;
+                }
+                if let Some(m) = f(m) {
+                    let _ = t.send(Event::Message(m));
+                }
+            }
+        });
     }
 
     /// Have `token`'s completion reported as `Event::Done(tag, …)`; returns the tag.
