@@ -8,7 +8,7 @@
 //! on (`holding`), and once the run decides to stop only its own DISCONNECT is shown.
 //! Without the trace (no `-d`, no packet ids printed) only messages reach stdout: paho's
 //! receive thread then prints them itself, as mosquitto_sub prints from its message
-//! callback, and hands the run loop only those that change the run ([`Printer`]).
+//! callback, and hands the run loop only those that change the run (`Printer`).
 //!
 //! # Differences from mosquitto_sub 2.0.20
 //!
