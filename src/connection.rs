@@ -148,6 +148,28 @@ impl Connection {
         })
     }
 
+    /// Offer each received message to `f` first, on paho's receive thread, instead of
+    /// sending it to the run loop: a message `f` hands back still arrives as
+    /// [`Event::Message`], in order. Call before connecting. `f` runs while paho holds its
+    /// lock: it must not call the client, nor wait for a thread that may be doing so.
+    pub fn intercept_messages(
+        &self,
+        mut f: impl FnMut(mqtt::Message) -> Option<mqtt::Message> + Send + 'static,
+    ) {
+        let t = self.tx.clone();
+        self.client.set_message_callback(move |_, m| {
+            if let Some(m) = m {
+                if !paho_guard::topic_ok(&m) {
+                    paho_guard::fault();
+                    return;
+                }
+                if let Some(m) = f(m) {
+                    let _ = t.send(Event::Message(m));
+                }
+            }
+        });
+    }
+
     /// Have `token`'s completion reported as `Event::Done(tag, …)`; returns the tag.
     ///
     /// Completions are reported in the order paho finishes the requests, among the other

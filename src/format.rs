@@ -292,6 +292,8 @@ pub struct Output {
     lit: Vec<u8>,
     items: Vec<Item>,
     needs_time: bool,
+    /// JSON `tst` of the last second rendered (see [`Output::tst`]).
+    tst: std::cell::RefCell<Option<(i64, Vec<u8>)>>,
 }
 
 impl Output {
@@ -318,6 +320,7 @@ impl Output {
             lit: Vec::new(),
             items: Vec::new(),
             needs_time: false,
+            tst: Default::default(),
         };
         if let Some(f) = format {
             o.compile(json::c_str(f));
@@ -328,6 +331,7 @@ impl Output {
     /// Render local-time fields in `zone` instead of the C library's local time.
     pub fn with_zone(mut self, zone: Zone) -> Output {
         self.zone = zone;
+        self.tst = Default::default();
         self
     }
 
@@ -534,7 +538,8 @@ impl Output {
                     }
                 },
                 Item::Spec(spec) => {
-                    let needs_tm = matches!(spec.conv, b'I' | b'j' | b'J');
+                    let needs_tm = spec.conv == b'I'
+                        || (matches!(spec.conv, b'j' | b'J') && !self.tst_cached(now.secs));
                     let tm = if needs_tm { get_tm() } else { None };
                     if needs_tm && tm.is_none() {
                         add_warn(TIME_ERR.to_string());
@@ -586,16 +591,14 @@ impl Output {
             b'U' => {
                 let _ = write!(out, "{}.{:09}", now.secs, now.nanos);
             }
-            b'j' | b'J' => {
-                if let Some(tm) = tm {
-                    let start = out.len();
-                    if !self.json(msg, now, tm, spec.conv == b'J', out) {
-                        out.truncate(start);
-                        return Some(format!(
-                            "Error: Message payload is not valid JSON on topic {}.\n",
-                            String::from_utf8_lossy(json::c_str(msg.topic.as_bytes()))
-                        ));
-                    }
+            b'j' | b'J' if tm.is_some() || self.tst_cached(now.secs) => {
+                let start = out.len();
+                if !self.json(msg, now, tm, spec.conv == b'J', out) {
+                    out.truncate(start);
+                    return Some(format!(
+                        "Error: Message payload is not valid JSON on topic {}.\n",
+                        String::from_utf8_lossy(json::c_str(msg.topic.as_bytes()))
+                    ));
                 }
             }
             b'A' => match props.iter().find_map(|p| match p {
@@ -674,23 +677,15 @@ impl Output {
         &self,
         msg: &Received,
         now: Timestamp,
-        tm: &libc::tm,
+        tm: Option<&libc::tm>,
         parse: bool,
         out: &mut Vec<u8>,
     ) -> bool {
         let pretty = self.pretty;
         let mut root = Obj::open(out, 1, pretty);
 
-        // tst: strftime("%Y-%m-%dT%H:%M:%S.000000%z") with the six zeros replaced.
-        let mut buf = [0u8; 100];
-        let n = time::strftime(&mut buf, b"%Y-%m-%dT%H:%M:%S.000000%z\0", tm);
-        if n >= 26 {
-            let mut us = NumBuf::default();
-            let _ = write!(us, "{:06}", now.nanos / 1000);
-            buf[20..26].copy_from_slice(&us.0[..6]);
-        }
         root.key(out, b"tst");
-        json::write_string(out, &buf[..n]);
+        self.tst(now, tm, out);
 
         root.key(out, b"topic");
         json::write_string(out, msg.topic.as_bytes());
@@ -726,6 +721,37 @@ impl Output {
         }
         root.close(out);
         true
+    }
+
+    /// Whether the `tst` text of second `secs` is at hand (no local time needed).
+    fn tst_cached(&self, secs: i64) -> bool {
+        matches!(&*self.tst.borrow(), Some((s, _)) if *s == secs)
+    }
+
+    /// JSON `tst`: strftime("%Y-%m-%dT%H:%M:%S.000000%z") with the six zeros replaced by
+    /// the microseconds. The text of the second is kept: messages arrive many a second
+    /// and local time is slow to compute. `tm` (the local time of `now`) is needed only
+    /// when `now` falls in another second than the kept one.
+    fn tst(&self, now: Timestamp, tm: Option<&libc::tm>, out: &mut Vec<u8>) {
+        let mut kept = self.tst.borrow_mut();
+        let text = match (&mut *kept, tm) {
+            (Some((s, text)), _) if *s == now.secs => text,
+            (_, Some(tm)) => {
+                let mut buf = [0u8; 100];
+                let n = time::strftime(&mut buf, b"%Y-%m-%dT%H:%M:%S.000000%z\0", tm);
+                &mut kept.insert((now.secs, buf[..n].to_vec())).1
+            }
+            (_, None) => return,
+        };
+        let mut buf = [0u8; 100];
+        let n = text.len().min(buf.len());
+        buf[..n].copy_from_slice(&text[..n]);
+        if n >= 26 {
+            let mut us = NumBuf::default();
+            let _ = write!(us, "{:06}", now.nanos / 1000);
+            buf[20..26].copy_from_slice(&us.0[..6]);
+        }
+        json::write_string(out, &buf[..n]);
     }
 
     fn json_properties(&self, props: &[Property], users_as_array: bool, out: &mut Vec<u8>) {

@@ -6,6 +6,9 @@
 //! own threads, so the run loop recreates that order: the SUBSCRIBE/UNSUBSCRIBE lines
 //! follow CONNACK (`SubTrace::barrier`), events after a SUBACK wait until it has been acted
 //! on (`holding`), and once the run decides to stop only its own DISCONNECT is shown.
+//! Without the trace (no `-d`, no packet ids printed) only messages reach stdout: paho's
+//! receive thread then prints them itself, as mosquitto_sub prints from its message
+//! callback, and hands the run loop only those that change the run (`Printer`).
 //!
 //! # Differences from mosquitto_sub 2.0.20
 //!
@@ -28,6 +31,7 @@ use crate::sub_trace::SubTrace;
 use crate::trace::{self, Kind, PacketEvent};
 use paho_mqtt as mqtt;
 use std::io::Write;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Run mqtts-sub with parsed options; returns only through `exit_now`.
@@ -48,11 +52,13 @@ struct Sub<'a> {
     conn: Connection,
     /// Orders `-d` lines and message output as mosquitto_sub prints them.
     trace: SubTrace,
-    output: format::Output,
+    /// Shared with paho's receive thread when it prints messages itself (see [`Printer`]).
+    printer: Arc<Mutex<Printer>>,
+    /// The receive thread offers messages to the printer (see [`Printer::direct`]).
+    direct: bool,
     out: std::io::Stdout,
     buf: Vec<u8>,
     deadline: Option<Instant>,
-    counted: u32,
     /// The SUBSCRIBE request.
     suback_tag: Option<u64>,
     /// The SUBACK's trace line has been shown / the request's result waiting for it.
@@ -60,7 +66,6 @@ struct Sub<'a> {
     suback: Option<Result<mqtt::ServerResponse, mqtt::Error>>,
     /// paho's trace is on (for `-d` or the packet ids `-F` may print).
     traced: bool,
-    random: u64,
     /// Mark: no more messages are processed (count reached, `--retained-only` ended …).
     stopping: bool,
     /// With the trace on, the SUBACK line was shown before the request's result arrived:
@@ -81,6 +86,28 @@ impl<'a> Sub<'a> {
         // QoS 0: leave the trace (a formatted line per packet) off unless it shows.
         let need_trace = opts.debug || (opts.qos > 0 && output.needs_mid());
         let conn = Connection::new(&plan, need_trace, true)?;
+        let printer = Arc::new(Mutex::new(Printer {
+            output,
+            count: opts.count,
+            random_filter: opts.random_filter,
+            no_retained: opts.no_retained,
+            retained_only: opts.retained_only,
+            filter_out: opts.filter_out.clone(),
+            counted: 0,
+            random: seed(),
+            open: false,
+            in_flight: 0,
+            failed: false,
+            buf: Vec::with_capacity(4096),
+        }));
+        // Without the trace nothing but messages reaches stdout, so paho's receive thread
+        // may print them itself, saving a hand-over per message. Not with
+        // `--remove-retained` (a message makes a request) or `-E` (none are printed).
+        let direct = !need_trace && !opts.remove_retained && !opts.exit_after_sub;
+        if direct {
+            let p = printer.clone();
+            conn.intercept_messages(move |m| lock(&p).direct(m));
+        }
         let deadline = opts
             .timeout
             .map(|s| Instant::now() + Duration::from_secs(s.into()));
@@ -96,19 +123,18 @@ impl<'a> Sub<'a> {
         );
         Ok(Sub {
             trace,
-            output,
+            printer,
+            direct,
             opts,
             plan,
             conn,
             out: std::io::stdout(),
             buf: Vec::with_capacity(4096),
             deadline,
-            counted: 0,
             suback_tag: None,
             suback_seen: false,
             suback: None,
             traced: need_trace,
-            random: seed(),
             stopping: false,
             holding: false,
             deferred: Default::default(),
@@ -129,19 +155,8 @@ impl<'a> Sub<'a> {
     /// mosquitto_sub (paho ignores SIGPIPE for its sockets, so the write just fails here);
     /// any other write error makes the run stop, as mosquitto_sub disconnects on `ferror`.
     fn write_out(&mut self) {
-        let mut lock = self.out.lock();
-        let r = lock.write_all(&self.buf).and_then(|_| lock.flush());
-        match r {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                // SAFETY: plain libc calls; the default action ends the process.
-                unsafe {
-                    libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-                    libc::raise(libc::SIGPIPE);
-                }
-                std::process::exit(exit::GENERAL);
-            }
-            Err(_) => self.stopping = true,
+        if write_stdout(&self.out, &self.buf).is_err() {
+            self.stopping = true;
         }
     }
 
@@ -253,6 +268,8 @@ impl Sub<'_> {
                         self.suback = Some(r);
                     } else if let Some(code) = self.subscribed(r) {
                         return code;
+                    } else if self.direct && !self.stopping {
+                        lock(&self.printer).open = true;
                     }
                 }
                 // Requests mosquitto sent before the SUBACK arrived: always shown.
@@ -299,6 +316,8 @@ impl Sub<'_> {
 
     /// DISCONNECT (v5 `reason`), show the last trace lines, say `msg`, return `code`.
     fn end(&mut self, reason: u8, code: i32, msg: Option<&str>) -> i32 {
+        // The receive thread prints nothing more (a message it is printing is finished).
+        lock(&self.printer).open = false;
         self.release_all();
         self.stopping = true;
         let reason = if self.plan.is_v5() { reason } else { 0 };
@@ -330,7 +349,24 @@ impl Sub<'_> {
         self.write_out();
     }
 
+    /// A message handed to the run loop (every message without direct printing).
     fn message(&mut self, m: &mqtt::Message) {
+        let printer = self.printer.clone();
+        let mut p = lock(&printer);
+        if p.failed {
+            // A write on the receive thread failed: stop, as after a failed write here.
+            p.failed = false;
+            self.stopping = true;
+        }
+        self.handle(&mut p, m);
+        if self.stopping {
+            p.open = false;
+        }
+        // Only now (its output written) may the receive thread print later messages.
+        p.in_flight = p.in_flight.saturating_sub(1);
+    }
+
+    fn handle(&mut self, p: &mut Printer, m: &mqtt::Message) {
         let qos = m.qos() as u8;
         let retained = m.retained();
         let mid = self
@@ -340,18 +376,12 @@ impl Sub<'_> {
             self.flush();
             return;
         }
-        if self.opts.retained_only && !retained {
+        if p.retained_only && !retained {
             self.stopping = true;
             self.flush();
             return;
         }
-        let dropped = (retained && self.opts.no_retained)
-            || self
-                .opts
-                .filter_out
-                .iter()
-                .any(|f| topic_matches(f, m.topic()));
-        if dropped {
+        if p.dropped(m.topic(), retained) {
             self.flush();
             return;
         }
@@ -364,48 +394,14 @@ impl Sub<'_> {
             self.clears.push(tag);
         }
         let mut bytes = Vec::new();
-        if self.chosen() {
-            self.render(m, mid, &mut bytes);
+        if p.chosen() {
+            p.render(m, mid, &mut bytes);
         }
-        self.counted += 1;
-        if self.opts.count.is_some_and(|c| self.counted >= c) {
+        if p.counts() {
             self.stopping = true;
         }
         self.trace.output(mid, qos, bytes, clear);
         self.flush();
-    }
-
-    /// `--random-filter`: print this message?
-    fn chosen(&mut self) -> bool {
-        if self.opts.random_filter >= 100.0 {
-            return true;
-        }
-        // xorshift64*
-        self.random ^= self.random >> 12;
-        self.random ^= self.random << 25;
-        self.random ^= self.random >> 27;
-        let r = self.random.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
-        (r as f64 / (1u64 << 53) as f64) * 100.0 < self.opts.random_filter
-    }
-
-    /// The bytes mosquitto_sub prints for `m` (default, `-v`, `-F`, JSON).
-    fn render(&self, m: &mqtt::Message, mid: u16, out: &mut Vec<u8>) {
-        let props = if m.properties().is_empty() {
-            Vec::new()
-        } else {
-            format::properties_from_paho(m.properties())
-        };
-        let msg = format::Received {
-            topic: m.topic(),
-            payload: m.payload(),
-            qos: m.qos() as u8,
-            retain: m.retained(),
-            mid,
-            properties: &props,
-        };
-        if let Some(warning) = self.output.write_message(&msg, out) {
-            eprint!("{warning}");
-        }
     }
 
     /// The SUBACK arrived (or the subscription failed).
@@ -455,6 +451,10 @@ impl Sub<'_> {
                     Some(Event::Packet(p)) if p.sent && p.kind == Kind::Disconnect => {}
                     Some(Event::Packet(p)) => self.packet(&p),
                     None => break,
+                    Some(Event::Message(_)) => {
+                        let mut p = lock(&self.printer);
+                        p.in_flight = p.in_flight.saturating_sub(1);
+                    }
                     Some(_) => {}
                 }
             }
@@ -500,6 +500,135 @@ impl Sub<'_> {
             eprintln!("Timed out");
         }
         exit::TIMEOUT
+    }
+}
+
+/// What decides and renders a message's output. The run loop uses it for the messages it
+/// handles; when nothing else reaches stdout (no `-d`, no packet ids shown), paho's
+/// receive thread also prints messages with it directly ([`Printer::direct`]), as
+/// mosquitto_sub prints from its message callback, without a hand-over to the run loop.
+struct Printer {
+    output: format::Output,
+    count: Option<u32>,
+    random_filter: f64,
+    no_retained: bool,
+    retained_only: bool,
+    filter_out: Vec<String>,
+    counted: u32,
+    random: u64,
+    /// The receive thread may print (set once subscribed, cleared when the run stops).
+    open: bool,
+    /// Messages handed to the run loop and not yet printed by it: later ones must wait
+    /// behind them (stdout keeps the arrival order).
+    in_flight: usize,
+    /// A write from the receive thread failed (not a closed pipe): the run loop stops.
+    failed: bool,
+    buf: Vec<u8>,
+}
+
+impl Printer {
+    /// On paho's receive thread: print `m` here, or hand it back for the run loop when it
+    /// may change the run's state (the last message of `-C`, `--retained-only` ending),
+    /// direct printing is not open, or messages handed over before still wait.
+    fn direct(&mut self, m: mqtt::Message) -> Option<mqtt::Message> {
+        let retained = m.retained();
+        let ends = (self.retained_only && !retained)
+            || self
+                .count
+                .is_some_and(|c| self.counted.saturating_add(1) >= c);
+        if !self.open || self.in_flight > 0 || ends {
+            self.in_flight += 1;
+            return Some(m);
+        }
+        if self.dropped(m.topic(), retained) {
+            return None;
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        if self.chosen() {
+            self.render(&m, 0, &mut buf);
+        }
+        self.counted += 1;
+        let ok = write_stdout(&std::io::stdout(), &buf).is_ok();
+        self.buf = buf;
+        if !ok {
+            self.failed = true;
+            self.open = false;
+            self.in_flight += 1;
+            return Some(m);
+        }
+        None
+    }
+
+    /// `--no-retained` / `-T`: not printed and not counted.
+    fn dropped(&self, topic: &str, retained: bool) -> bool {
+        (retained && self.no_retained) || self.filter_out.iter().any(|f| topic_matches(f, topic))
+    }
+
+    /// Count a message; whether `-C` is reached.
+    fn counts(&mut self) -> bool {
+        self.counted += 1;
+        self.count.is_some_and(|c| self.counted >= c)
+    }
+
+    /// `--random-filter`: print this message?
+    fn chosen(&mut self) -> bool {
+        if self.random_filter >= 100.0 {
+            return true;
+        }
+        // xorshift64*
+        self.random ^= self.random >> 12;
+        self.random ^= self.random << 25;
+        self.random ^= self.random >> 27;
+        let r = self.random.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
+        (r as f64 / (1u64 << 53) as f64) * 100.0 < self.random_filter
+    }
+
+    /// The bytes mosquitto_sub prints for `m` (default, `-v`, `-F`, JSON).
+    fn render(&self, m: &mqtt::Message, mid: u16, out: &mut Vec<u8>) {
+        let props = if m.properties().is_empty() {
+            Vec::new()
+        } else {
+            format::properties_from_paho(m.properties())
+        };
+        let msg = format::Received {
+            topic: m.topic(),
+            payload: m.payload(),
+            qos: m.qos() as u8,
+            retain: m.retained(),
+            mid,
+            properties: &props,
+        };
+        if let Some(warning) = self.output.write_message(&msg, out) {
+            eprint!("{warning}");
+        }
+    }
+}
+
+/// The printer, even if a thread panicked while holding it.
+fn lock(p: &Mutex<Printer>) -> MutexGuard<'_, Printer> {
+    p.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Write `buf` to stdout and flush (one write for a message, as mosquitto_sub's fflush).
+/// A closed pipe ends the process as SIGPIPE ends mosquitto_sub (paho ignores SIGPIPE for
+/// its sockets, so the write just fails here); other errors are returned (mosquitto_sub
+/// disconnects on `ferror`).
+fn write_stdout(out: &std::io::Stdout, buf: &[u8]) -> std::io::Result<()> {
+    if buf.is_empty() {
+        return Ok(());
+    }
+    let mut lock = out.lock();
+    match lock.write_all(buf).and_then(|_| lock.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            // SAFETY: plain libc calls; the default action ends the process.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                libc::raise(libc::SIGPIPE);
+            }
+            std::process::exit(exit::GENERAL);
+        }
+        r => r,
     }
 }
 

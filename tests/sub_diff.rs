@@ -255,6 +255,39 @@ fn sub_output_formats_match() {
     }
 }
 
+/// A burst of messages (printed by paho's receive thread itself when nothing else goes to
+/// stdout): every one in order, `-C` exact, filtered and retained ones handled as
+/// mosquitto_sub does, in default output and JSON.
+#[test]
+fn sub_burst_is_printed_in_order_and_counted_exactly() {
+    let broker = Broker::builder().tls12only(false).start();
+    let lines: Vec<u8> = (0..3000)
+        .flat_map(|i| format!("burst {i}\n").into_bytes())
+        .collect();
+    let cases: &[&[&str]] = &[&[], &["-F", "%j"], &["-v", "-R"], &["-F", "%t %p", "-N"]];
+    for (n, f) in cases.iter().enumerate() {
+        let t = unique_topic("burst");
+        // A retained message first (dropped by -R), then the burst on a subtopic and on
+        // a topic filtered out with -T, interleaved.
+        publish(&broker, &["-t", &format!("{t}/a"), "-m", "kept", "-r"]);
+        let filter = format!("{t}/#");
+        let skip = format!("{t}/skip");
+        let mut extra = vec!["-C", "2500", "-t", &filter, "-T", &skip];
+        extra.extend_from_slice(f);
+        let p = pair(&broker, "tls", &extra);
+        for (topic, chunk) in [(&skip, &lines[..800]), (&format!("{t}/a"), &lines[..])] {
+            Run::prog(Prog::MosquittoPub)
+                .args(args(&broker, "plain", &["-t", topic, "-l"]))
+                .stdin(chunk.to_vec())
+                .run()
+                .assert_success();
+        }
+        let (ours, _) = p.finish();
+        assert_eq!(ours.code, Some(0), "case {n}: {ours}");
+        assert!(ours.stdout_str().contains("burst 2498"), "case {n}: {ours}");
+    }
+}
+
 #[test]
 fn sub_json_keeps_binary_payloads_in_base64() {
     let broker = Broker::builder().tls12only(false).start();

@@ -18,10 +18,59 @@ pub(super) fn tabs(out: &mut Vec<u8>, n: usize) {
 
 /// The part of `s` a C string would see: everything before the first NUL.
 pub(super) fn c_str(s: &[u8]) -> &[u8] {
-    match s.iter().position(|&b| b == 0) {
-        Some(n) => &s[..n],
+    let mut i = 0;
+    // Eight bytes at a time while none of them is NUL.
+    while i + 8 <= s.len() && !has_below(word(s, i), 1) {
+        i += 8;
+    }
+    match s[i..].iter().position(|&b| b == 0) {
+        Some(n) => &s[..i + n],
         None => s,
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The eight bytes of `s` at `i` (the caller checks `i + 8 <= s.len()`).
+#[inline]
+fn word(s: &[u8], i: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&s[i..i + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// Whether a byte of `x` is below `n` (`n` <= 128). Exact as a yes/no answer.
+#[inline]
+fn has_below(x: u64, n: u8) -> bool {
+    x.wrapping_sub(ONES * n as u64) & !x & HIGHS != 0
+}
+
+/// Whether a byte of `x` equals `b`.
+#[inline]
+fn has_byte(x: u64, b: u8) -> bool {
+    has_below(x ^ (ONES * b as u64), 1)
+}
+
+/// Index of the first byte of `s` at or after `i` that a JSON string cannot hold as it
+/// is (below 0x20, `"` or `\`), or `s.len()`.
+#[inline]
+fn next_special(s: &[u8], mut i: usize) -> usize {
+    while i + 8 <= s.len() {
+        let x = word(s, i);
+        if has_below(x, 0x20) || has_byte(x, b'"') || has_byte(x, b'\\') {
+            break;
+        }
+        i += 8;
+    }
+    while i < s.len() {
+        let b = s[i];
+        if b < 0x20 || b == b'"' || b == b'\\' {
+            return i;
+        }
+        i += 1;
+    }
+    s.len()
 }
 
 /// Escape one byte the way cJSON's `print_string_ptr` does.
@@ -49,18 +98,18 @@ fn escape_byte(out: &mut Vec<u8>, b: u8) {
 /// does: `"` `\` and the five short forms, other bytes below 0x20 as `\u00xx` (lower-case
 /// hex); `/`, DEL and bytes >= 0x80 are copied raw.
 pub(super) fn write_string(out: &mut Vec<u8>, s: &[u8]) {
-    let s = c_str(s);
     out.push(b'"');
-    // Copy runs of bytes that need no escaping in one go.
+    // Copy runs of bytes that need no escaping in one go; a NUL ends the string.
     let mut start = 0;
-    for (i, &b) in s.iter().enumerate() {
-        if b < 0x20 || b == b'"' || b == b'\\' {
-            out.extend_from_slice(&s[start..i]);
-            escape_byte(out, b);
-            start = i + 1;
+    loop {
+        let i = next_special(s, start);
+        out.extend_from_slice(&s[start..i]);
+        match s.get(i) {
+            None | Some(0) => break,
+            Some(&b) => escape_byte(out, b),
         }
+        start = i + 1;
     }
-    out.extend_from_slice(&s[start..]);
     out.push(b'"');
 }
 
@@ -565,5 +614,55 @@ impl std::fmt::Write for IoVec<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         self.0.extend_from_slice(s.as_bytes());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{c_str, escape_byte, write_string};
+
+    /// The byte-at-a-time definitions the word-at-a-time scans must agree with.
+    fn naive_c_str(s: &[u8]) -> &[u8] {
+        match s.iter().position(|&b| b == 0) {
+            Some(n) => &s[..n],
+            None => s,
+        }
+    }
+
+    fn naive_write_string(out: &mut Vec<u8>, s: &[u8]) {
+        out.push(b'"');
+        for &b in naive_c_str(s) {
+            escape_byte(out, b);
+        }
+        out.push(b'"');
+    }
+
+    #[test]
+    fn scans_agree_with_byte_at_a_time() {
+        // Every special byte (and some plain ones) at every position of strings up to
+        // 24 bytes long, over a background of plain and high bytes.
+        let specials = [
+            0u8, 1, 0x08, b'\n', 0x1f, b' ', b'"', b'\\', b'/', 0x7f, 0x80, 0xff,
+        ];
+        for len in 0..24 {
+            for bg in [b'a', 0xc3, b'~'] {
+                for &sp in &specials {
+                    for pos in 0..len.max(1) {
+                        let mut s = vec![bg; len];
+                        if pos < len {
+                            s[pos] = sp;
+                        }
+                        if len > 3 {
+                            s[len - 1] = specials[(pos + len) % specials.len()];
+                        }
+                        assert_eq!(c_str(&s), naive_c_str(&s), "{s:?}");
+                        let (mut a, mut b) = (Vec::new(), Vec::new());
+                        write_string(&mut a, &s);
+                        naive_write_string(&mut b, &s);
+                        assert_eq!(a, b, "{s:?}");
+                    }
+                }
+            }
+        }
     }
 }

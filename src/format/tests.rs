@@ -600,6 +600,32 @@ fn json_tst_in_other_zone() {
     );
 }
 
+#[test]
+fn json_tst_kept_per_second() {
+    // The text of a second is reused for later messages of that second only.
+    let o = Output::new(false, false, Some("%j"), false).with_zone(Zone::Fixed(0));
+    let tst = |ts: Timestamp| {
+        let mut v = Vec::new();
+        assert_eq!(o.write_message_at(&m("t", b""), ts, &mut v), None);
+        String::from_utf8_lossy(&v[8..40]).into_owned()
+    };
+    let at = |secs, nanos| Timestamp { secs, nanos };
+    assert_eq!(tst(at(0, 1_000)), "1970-01-01T00:00:00.000001+0000\"");
+    assert_eq!(tst(at(0, 999_999_999)), "1970-01-01T00:00:00.999999+0000\"");
+    assert_eq!(tst(at(86_399, 0)), "1970-01-01T23:59:59.000000+0000\"");
+    assert_eq!(tst(at(0, 5_000)), "1970-01-01T00:00:00.000005+0000\"");
+    // %J uses the same text.
+    let o = Output::new(false, false, Some("%J%j"), false).with_zone(Zone::Fixed(3600));
+    let mut v = Vec::new();
+    o.write_message_at(&m("t", b"1"), at(7200, 2_000), &mut v);
+    let s = String::from_utf8_lossy(&v);
+    assert_eq!(
+        s.matches("1970-01-01T03:00:00.000002+0100").count(),
+        2,
+        "{s}"
+    );
+}
+
 // ---------------------------------------------------------------- %J
 
 fn j(payload: &[u8]) -> Option<String> {
