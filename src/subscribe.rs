@@ -211,6 +211,9 @@ impl<'a> Sub<'a> {
     fn subscribe(&mut self) -> Result<(), Failure> {
         let topics = &self.opts.topics;
         let qos = vec![self.opts.qos as i32; topics.len()];
+        // The broker answers with SUBACK and then, separately, the retained messages; its
+        // Nagle would hold those until SUBACK is acknowledged (~40 ms for `-C 1`).
+        crate::connection::quickack::after_next_write();
         let tok = if self.plan.is_v5() {
             let o = mqtt::SubscribeOptions::new(
                 false,
