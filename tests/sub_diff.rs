@@ -536,7 +536,9 @@ fn sub_remove_retained_clears_and_retained_only_does_not_hang() {
     };
     // Each clears (a stop by signal is needed: with --retained-only mosquitto_sub hangs).
     // One program at a time: a second one started together may subscribe only after the
-    // first cleared everything.
+    // first cleared everything. mosquitto_sub 2.0.11 itself sometimes ignores the SIGINT
+    // that comes while it clears (it then hangs, and may leave the last message retained):
+    // it only shows the expected output here; mqtts-sub must end with 0 and clear all.
     for prog in [Prog::MosquittoSub, Prog::OursSub] {
         seed(&broker);
         let a = args(&broker, "plain", &["-v", "--remove-retained", "-t", &all]);
@@ -547,8 +549,12 @@ fn sub_remove_retained_clears_and_retained_only_does_not_hang() {
             "{prog:?} never printed {needle:?}: {}",
             sub.stdout_str()
         );
-        sub.stop_with(libc::SIGINT, WAIT).assert_success();
-        assert_eq!(retained_left(&broker), "", "{prog:?}");
+        if prog == Prog::OursSub {
+            sub.stop_with(libc::SIGINT, WAIT).assert_success();
+            assert_eq!(retained_left(&broker), "", "{prog:?}");
+        } else {
+            let _ = sub.stop_with(libc::SIGINT, Duration::from_secs(3));
+        }
     }
 
     // The same with the trace, QoS 0 and 1: clearing PUBLISH before each output, the
