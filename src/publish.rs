@@ -302,7 +302,8 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         tr.show(p);
     }
     drain(&mut conn, &mut tr);
-    connected?;
+    let connack = connected?;
+    let retain = opts.retain && retain_allowed(&connack, opts.quiet);
 
     let props = plan::properties(opts, "publish")?;
     abort_guard::install(opts.quiet);
@@ -319,7 +320,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
             .topic(name)
             .payload(body)
             .qos(opts.qos as i32)
-            .retained(opts.retain);
+            .retained(retain);
         if plan.is_v5() {
             m = m.properties(props.clone());
         }
@@ -360,6 +361,22 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     drain(&mut conn, &mut tr);
     tr.finish();
     Ok(exit::OK)
+}
+
+/// `-r` against a v5 broker whose CONNACK says Retain Available = 0: like mosquitto_pub
+/// (its library clears the flag), publish without retain, but say so on stderr.
+fn retain_allowed(connack: &mqtt::ServerResponse, quiet: bool) -> bool {
+    let available = connack
+        .properties()
+        .get_int(mqtt::PropertyCode::RetainAvailable)
+        .is_none_or(|v| v != 0);
+    if !available && !quiet {
+        eprintln!(
+            "Warning: the broker does not support retained messages (Retain Available 0 in \
+             its CONNACK); publishing without the retain flag."
+        );
+    }
+    available
 }
 
 /// Render the events already waiting.
@@ -413,7 +430,8 @@ fn repeat_loop(
                 kind: Kind::Publish,
                 msgid: ((pending.sent % 65535) + 1) as u16,
                 qos: opts.qos,
-                retained: opts.retain,
+                retained: m.retained(),
+                dup: false,
                 len: bytes,
                 rc: 0,
             });

@@ -325,8 +325,9 @@ impl SubTrace {
         };
         if let Some(d) = &self.debug {
             let line = format!(
-                "Client {} received PUBLISH (d0, q{qos}, r{}, m{}, '{topic}', ... ({len} bytes))",
+                "Client {} received PUBLISH (d{}, q{qos}, r{}, m{}, '{topic}', ... ({len} bytes))",
                 d.shown_id(),
+                ev.dup as u8,
                 retained as u8,
                 ev.msgid
             );
@@ -366,6 +367,7 @@ impl SubTrace {
                     msgid: mid,
                     qos: 0,
                     retained: false,
+                    dup: false,
                     len: 0,
                     rc: 0,
                 },
@@ -475,6 +477,7 @@ mod tests {
             msgid,
             qos,
             retained: false,
+            dup: false,
             len: 3,
             rc: 0,
         }

@@ -39,6 +39,8 @@ pub struct PacketEvent {
     /// PUBLISH: QoS and retain flag.
     pub qos: u8,
     pub retained: bool,
+    /// Received PUBLISH: the DUP flag (read off the packet by [`crate::tap`]).
+    pub dup: bool,
     /// PUBLISH: payload length.
     pub len: usize,
     /// CONNACK return code; received DISCONNECT reason code; the v5 reason code of a
@@ -99,6 +101,7 @@ pub fn parse(line: &str, client_id: &str) -> Option<PacketEvent> {
         msgid: field(fields, "msgid").unwrap_or(0) as u16,
         qos: field(fields, "qos").unwrap_or(0) as u8,
         retained: field(fields, "retained").unwrap_or(0) != 0,
+        dup: false,
         len: len.unwrap_or(0) as usize,
         rc,
     })
@@ -153,9 +156,15 @@ extern "C" fn on_trace(level: paho_mqtt_sys::MQTTASYNC_TRACE_LEVELS, message: *m
 }
 
 /// Add what paho's line lacks from the packet itself: the reason code of a received
-/// PUBACK/PUBCOMP.
+/// PUBACK/PUBCOMP, the DUP flag of a received PUBLISH.
 fn complete_from_tap(ev: &mut PacketEvent) {
     let code = match (ev.kind, ev.sent) {
+        (Kind::Publish, false) => {
+            if let Some(seen) = crate::tap::take(3) {
+                ev.dup = seen.dup;
+            }
+            return;
+        }
         (Kind::Puback, false) => 4,
         (Kind::Pubcomp, false) => 7,
         _ => return,
@@ -231,8 +240,8 @@ impl Debug {
             (Kind::Connect, true) => format!("Client {who} sending CONNECT"),
             (Kind::Connack, false) => format!("Client {who} received CONNACK ({})", ev.rc),
             (Kind::Publish, _) => format!(
-                "Client {who} {dir} PUBLISH (d0, q{}, r{}, m{mid}, '{topic}', ... ({} bytes))",
-                ev.qos, ev.retained as u8, ev.len
+                "Client {who} {dir} PUBLISH (d{}, q{}, r{}, m{mid}, '{topic}', ... ({} bytes))",
+                ev.dup as u8, ev.qos, ev.retained as u8, ev.len
             ),
             (Kind::Puback, true) => format!("Client {who} sending PUBACK (m{}, rc0)", ev.msgid),
             (Kind::Puback, false) => {

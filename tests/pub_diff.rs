@@ -967,6 +967,35 @@ fn v5_success_reason_codes_in_the_trace() {
     }
 }
 
+/// A broker without retained messages (Retain Available 0): on v5 mosquitto_pub clears the
+/// retain flag and publishes (exit 0); mqtts-pub does the same and says so on stderr. On
+/// v3 there is no such property: the broker drops the connection for both (exit 7).
+#[test]
+fn retain_not_available() {
+    let b = Broker::builder()
+        .tls12only(false)
+        .listener_config("plain", "retain_available false")
+        .start();
+    for v in ["5", "311"] {
+        let mut a = b.client_args("plain");
+        let topic = unique_topic("noretain");
+        a.extend(["-V", v, "-d", "-r", "-q", "1", "-t", &topic, "-m", "x"].map(String::from));
+        let (o, t) = both_args(&a);
+        assert_eq!(o.code, t.code, "{o}\n{t}");
+        assert_eq!(norm(&o), norm(&t), "{o}\n{t}");
+        let warned = o
+            .stderr_str()
+            .contains("does not support retained messages");
+        if v == "5" {
+            assert_eq!(o.code, Some(0), "{o}");
+            assert!(o.stdout_str().contains(", r0, m1,") && warned, "{o}");
+        } else {
+            assert_eq!(o.code, Some(7), "{o}");
+            assert!(!warned, "{o}");
+        }
+    }
+}
+
 #[test]
 fn v5_refused_publish_warns_with_the_mid() {
     let dir = TempDir::new("pub-acl");

@@ -276,3 +276,48 @@ fn pub_unsolicited_malformed_topic() {
     let out = publ(&fake, &["-q", "1"]);
     assert_malformed_utf8(&out, "");
 }
+
+/// A QoS 1 PUBLISH the broker sends again (DUP set): the -d trace shows `d1` as
+/// mosquitto_sub does (paho's trace has no DUP flag; it is read off the packet).
+#[test]
+fn sub_debug_shows_the_dup_flag() {
+    // PUBLISH, DUP, QoS 1: topic "t/dup", packet id 1, payload "x".
+    let mut p = vec![0x3a, 0];
+    p.extend([0, 5]);
+    p.extend(b"t/dup");
+    p.extend([0, 1]);
+    p.extend(b"x");
+    p[1] = (p.len() - 2) as u8;
+    let mut outs = Vec::new();
+    for prog in [Prog::MosquittoSub, Prog::OursSub] {
+        let fake = after_subscribe(p.clone());
+        let port = fake.port().to_string();
+        let args = [
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-t",
+            "#",
+            "-q",
+            "1",
+            "-C",
+            "1",
+            "-d",
+            "-i",
+            "dup",
+            "-W",
+            "10",
+        ];
+        let out = Run::prog(prog).args(args).timeout(BOUND).run();
+        assert_eq!(out.code, Some(0), "{out}");
+        outs.push(out);
+    }
+    let (theirs, ours) = (outs[0].stdout_str(), outs[1].stdout_str());
+    assert!(
+        ours.contains("Client dup received PUBLISH (d1, q1, r0, m1, 't/dup', ... (1 bytes))"),
+        "{}",
+        outs[1]
+    );
+    assert_eq!(ours, theirs, "{}\n{}", outs[1], outs[0]);
+}
