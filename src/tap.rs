@@ -215,6 +215,19 @@ unsafe extern "C" {
     fn SSL_get_fd(ssl: *const openssl_sys::SSL) -> libc::c_int;
 }
 
+/// The address of `name` in the libraries loaded after this program, i.e. the library
+/// function that a definition of the same name in this program hides (libssl's `SSL_read`
+/// behind ours), looked up once into `cache`; 0 when there is none.
+pub(crate) fn next_symbol(
+    cache: &'static std::sync::OnceLock<usize>,
+    name: &std::ffi::CStr,
+) -> usize {
+    *cache.get_or_init(|| {
+        // SAFETY: a lookup of a symbol by a NUL-terminated name.
+        unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) as usize }
+    })
+}
+
 /// The descriptor of a TLS connection (-1 when it has none).
 pub(crate) fn ssl_fd(ssl: *mut openssl_sys::SSL) -> libc::c_int {
     // SAFETY: callers pass a live SSL object (the one libssl was just called with).
@@ -227,11 +240,7 @@ type SslRead =
 /// libssl's own `SSL_read`, found once.
 fn real_ssl_read() -> Option<SslRead> {
     static REAL: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let p = *REAL.get_or_init(|| {
-        // SAFETY: a lookup of a symbol by a NUL-terminated name in the libraries loaded
-        // after this program.
-        unsafe { libc::dlsym(libc::RTLD_NEXT, c"SSL_read".as_ptr()) as usize }
-    });
+    let p = crate::tap::next_symbol(&REAL, c"SSL_read");
     // SAFETY: when found, the symbol is libssl's SSL_read, whose type is `SslRead`.
     (p != 0).then(|| unsafe { std::mem::transmute::<usize, SslRead>(p) })
 }

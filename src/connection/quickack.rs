@@ -93,11 +93,7 @@ type SslWrite =
 /// libssl's own `SSL_write`, found once.
 fn real_ssl_write() -> Option<SslWrite> {
     static REAL: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let p = *REAL.get_or_init(|| {
-        // SAFETY: a lookup of a symbol by a NUL-terminated name in the libraries loaded
-        // after this program.
-        unsafe { libc::dlsym(libc::RTLD_NEXT, c"SSL_write".as_ptr()) as usize }
-    });
+    let p = crate::tap::next_symbol(&REAL, c"SSL_write");
     // SAFETY: when found, the symbol is libssl's SSL_write, whose type is `SslWrite`.
     (p != 0).then(|| unsafe { std::mem::transmute::<usize, SslWrite>(p) })
 }

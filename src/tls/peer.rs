@@ -55,11 +55,7 @@ type SslConnect = unsafe extern "C" fn(*mut openssl_sys::SSL) -> libc::c_int;
 /// libssl's own `SSL_connect`, found once.
 fn real_ssl_connect() -> Option<SslConnect> {
     static REAL: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let p = *REAL.get_or_init(|| {
-        // SAFETY: a lookup of a symbol by a NUL-terminated name in the libraries loaded
-        // after this program.
-        unsafe { libc::dlsym(libc::RTLD_NEXT, c"SSL_connect".as_ptr()) as usize }
-    });
+    let p = crate::tap::next_symbol(&REAL, c"SSL_connect");
     // SAFETY: when found, the symbol is libssl's SSL_connect, whose type is `SslConnect`.
     (p != 0).then(|| unsafe { std::mem::transmute::<usize, SslConnect>(p) })
 }
