@@ -1407,3 +1407,35 @@ fn sub_unix_connect_failures_do_not_corrupt_the_heap() {
         );
     }
 }
+
+/// A v5 broker ends the session with DISCONNECT 142 (another client took the id over):
+/// mosquitto_sub reconnects (taking it back) and subscribes again; so does mqtts-sub, with
+/// the same trace, until -W ends both (27).
+#[test]
+fn v5_session_taken_over_reconnects_like_mosquitto_sub() {
+    let broker = Broker::builder().tls12only(false).start();
+    let mut outs = Vec::new();
+    for prog in [Prog::MosquittoSub, Prog::OursSub] {
+        let id = format!("takeover-{}", outs.len());
+        let t = unique_topic("takeover");
+        let a = args(
+            &broker,
+            "plain",
+            &["-V", "5", "-d", "-i", &id, "-t", &t, "-W", "3"],
+        );
+        let sub = start_subscriber(&broker, prog, &a);
+        // The taker-over itself may be taken over again by the reconnect: its exit does
+        // not matter.
+        let _ = mosquitto_pub(args(
+            &broker,
+            "plain",
+            &["-V", "5", "-i", &id, "-t", "other", "-m", "x"],
+        ));
+        let out = sub.wait(WAIT);
+        assert_eq!(out.code, Some(27), "{out}");
+        let text = norm(&out.stdout).replace(&id, "ID").replace(&t, "T");
+        assert_eq!(text.matches("sending SUBSCRIBE").count(), 2, "{out}");
+        outs.push(text);
+    }
+    assert_eq!(outs[1], outs[0]);
+}
