@@ -29,7 +29,8 @@ fn assert_no_secret(out: &RunOutput, secret: &str) {
     }
 }
 
-fn auth_args(password: &str) -> Vec<String> {
+/// Host, port and CA of the `auth` listener (credentials not included).
+fn auth_listener() -> Vec<String> {
     let b = broker();
     strs(&[
         "-h",
@@ -38,11 +39,13 @@ fn auth_args(password: &str) -> Vec<String> {
         &b.port("auth").to_string(),
         "--cafile",
         &pki().ca.display().to_string(),
-        "-u",
-        AUTH_USER,
-        "-P",
-        password,
     ])
+}
+
+fn auth_args(password: &str) -> Vec<String> {
+    let mut a = auth_listener();
+    a.extend(strs(&["-u", AUTH_USER, "-P", password]));
+    a
 }
 
 #[test]
@@ -283,7 +286,6 @@ fn tls_plan_debug_hides_the_key_password() {
 /// is used, and not shown); a private one (0600) does not.
 #[test]
 fn readable_config_file_with_a_password_gets_a_warning() {
-    let b = broker();
     for (mode, warned) in [(0o644, true), (0o600, false)] {
         let dir = TempDir::new("config-mode");
         let file = dir.path().join("mqtts-pub");
@@ -291,18 +293,8 @@ fn readable_config_file_with_a_password_gets_a_warning() {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
         let out = Run::prog(Prog::OursPub)
             .env("XDG_CONFIG_HOME", dir.path())
-            .args(strs(&[
-                "-h",
-                b.host(),
-                "-p",
-                &b.port("auth").to_string(),
-                "--cafile",
-                &pki().ca.display().to_string(),
-                "-t",
-                &unique_topic("cfgmode"),
-                "-m",
-                "x",
-            ]))
+            .args(auth_listener())
+            .args(strs(&["-t", &unique_topic("cfgmode"), "-m", "x"]))
             .run();
         out.assert_success();
         let err = out.stderr_str();
