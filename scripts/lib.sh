@@ -34,7 +34,8 @@ mqtts_ensure_deps() {
       exit 1
     fi
   fi
-  # A mosquitto package may start a system broker on port 1883; the tests never use it.
+  # (Installing mosquitto may start a system broker on port 1883; the tests, the demo and
+  # the benchmark never use it: each starts its own on free loopback ports.)
   if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo (Rust stable) is missing: install it from https://rustup.rs or your distribution." >&2
     exit 1
