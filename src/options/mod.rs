@@ -154,6 +154,9 @@ pub struct Options {
     /// `-L …:PORT` outside 0..=65535 (mosquitto does not check it at parse time; connecting
     /// then fails with `Unable to connect (Invalid arguments provided.).`). `port` is None then.
     pub port_invalid: Option<i32>,
+    /// The config file holds a password and other users can read or write it: the warning
+    /// (found while [`parse`] read the file; printed with the plan's warnings).
+    pub config_warning: Option<String>,
 
     // pub
     /// pub: the topic (last -t wins); sub: all -t filters in order.

@@ -603,11 +603,14 @@ fn os_bytes(a: &std::ffi::OsStr) -> Vec<u8> {
 /// `--help` / `--version` stopped parsing (options then hold defaults plus what came before,
 /// unchecked); Err for a command line mosquitto refuses (print it with [`render`]).
 pub fn parse(client: Client, args: &[OsString]) -> Result<(Parsed, Options), UsageError> {
-    parse_with_config(client, &crate::config_file::load(client), args)
+    let config = crate::config_file::load(client);
+    let (parsed, mut options) = parse_with_config(client, &config.lines, args)?;
+    options.config_warning = config.secrets_warning;
+    Ok((parsed, options))
 }
 
 /// [`parse`] with the config-file lines given explicitly (for tests and callers that locate
-/// the file themselves).
+/// the file themselves); `config_warning` is then None.
 pub fn parse_with_config(
     client: Client,
     config: &[crate::config_file::Line],
