@@ -23,7 +23,9 @@ pub use checks::option_set_checks;
 pub use parse::{defaults, parse, parse_with_config};
 pub use properties::{PROPERTIES, PropType};
 pub use table::{Clients, Key, OPTIONS, OptSpec, lookup, usage};
-pub use values::{atof, atoi, atol, pub_topic_ok, sub_topic_ok, valid_mqtt_utf8};
+pub use values::{
+    TLS_VERSIONS, atof, atoi, atol, pub_topic_ok, sub_topic_ok, tls_version_ok, valid_mqtt_utf8,
+};
 
 /// Which program is parsing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

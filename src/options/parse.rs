@@ -430,10 +430,7 @@ impl State {
                 }
                 Key::SessionExpiry => self.session_expiry = session_expiry(v)?,
                 Key::TlsMaxVersion => {
-                    let ok = ["tlsv1.3", "tlsv1.2", "tlsv1.1"]
-                        .iter()
-                        .any(|w| w.as_bytes().eq_ignore_ascii_case(v));
-                    if !ok {
+                    if !tls_version_ok(v) {
                         return Err(err(
                             "Error: --tls-max-version must be one of tlsv1.3, tlsv1.2 or tlsv1.1.\n\n",
                         ));
