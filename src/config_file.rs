@@ -193,6 +193,24 @@ mod tests {
         assert!(secrets_warning_for(p, 0o100644, &lines("# -P commented\n")).is_none());
     }
 
+    #[test]
+    fn read_gives_lines_and_the_warning_from_one_open() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mqtts-cfgread-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("mqtts-pub");
+        std::fs::write(&file, "-u me\n-P secret\n").unwrap();
+        for (mode, warned) in [(0o644, true), (0o600, false)] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            let got = read(&file);
+            assert_eq!(got.lines.len(), 2);
+            assert_eq!(got.secrets_warning.is_some(), warned, "mode {mode:o}");
+        }
+        assert_eq!(read(&dir.join("missing")), Loaded::default());
+        assert_eq!(read(&dir), Loaded::default());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     fn v(s: &str) -> Vec<u8> {
         s.as_bytes().to_vec()
     }
