@@ -10,7 +10,7 @@
 //! one of a few words) is completion-only knowledge and lives in [`value_hint`] and
 //! [`value_choices`] below.
 
-use crate::options::{Client, Key, OPTIONS, OptSpec};
+use crate::options::{Client, Key, OPTIONS, OptSpec, TLS_VERSIONS};
 use clap::{Arg, ArgAction, Command, ValueHint};
 use clap_complete::Shell;
 
@@ -50,7 +50,7 @@ fn value_choices(key: Key) -> &'static [&'static str] {
     match key {
         Key::Qos | Key::WillQos => &["0", "1", "2"],
         Key::ProtocolVersion => &["mqttv5", "mqttv311", "mqttv31", "5", "311", "31"],
-        Key::TlsVersion | Key::TlsMaxVersion => &["tlsv1.3", "tlsv1.2", "tlsv1.1"],
+        Key::TlsVersion | Key::TlsMaxVersion => TLS_VERSIONS,
         Key::Keyform => &["pem", "engine"],
         _ => &[],
     }

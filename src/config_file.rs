@@ -36,28 +36,26 @@ pub fn location(client: Client, xdg: Option<&OsStr>, home: Option<&OsStr>) -> Op
     }
 }
 
-/// The lines of the default file for `client`, using the process environment.
-pub fn load(client: Client) -> Vec<Line> {
-    let xdg = std::env::var_os("XDG_CONFIG_HOME");
-    let home = std::env::var_os("HOME");
-    match location(client, xdg.as_deref(), home.as_deref()) {
-        Some(p) => read(&p),
-        None => Vec::new(),
-    }
+/// The default file, read once: its lines and, when it holds a password and other users
+/// can read or write it, the warning to print.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Loaded {
+    pub lines: Vec<Line>,
+    pub secrets_warning: Option<String>,
 }
 
-/// A warning when the default file for `client` holds a password (`-P`/`--pw`, or one
-/// inside a `-L`/`--proxy` URL) and other users can read or write it.
-pub fn secrets_warning(client: Client) -> Option<String> {
-    use std::os::unix::fs::PermissionsExt;
+/// The default file for `client`, using the process environment.
+pub fn load(client: Client) -> Loaded {
     let xdg = std::env::var_os("XDG_CONFIG_HOME");
     let home = std::env::var_os("HOME");
-    let path = location(client, xdg.as_deref(), home.as_deref())?;
-    let mode = std::fs::metadata(&path).ok()?.permissions().mode();
-    secrets_warning_for(&path, mode, &read(&path))
+    location(client, xdg.as_deref(), home.as_deref())
+        .map(|p| read(&p))
+        .unwrap_or_default()
 }
 
-/// [`secrets_warning`] for a file at `path` with permission bits `mode` and these lines.
+/// The warning for a file at `path` with permission bits `mode` and these lines: it holds a
+/// password (`-P`/`--pw`, or one inside a `-L`/`--proxy` URL) and other users can read or
+/// write it.
 pub fn secrets_warning_for(path: &std::path::Path, mode: u32, lines: &[Line]) -> Option<String> {
     if mode & 0o077 == 0 || !lines.iter().any(holds_secret) {
         return None;
@@ -95,11 +93,26 @@ fn holds_secret(line: &Line) -> bool {
     }
 }
 
-/// Read and split a file; a missing or unreadable file gives no lines.
-pub fn read(path: &std::path::Path) -> Vec<Line> {
-    match std::fs::read(path) {
-        Ok(bytes) => split(&bytes),
-        Err(_) => Vec::new(),
+/// Read and split a file (one open: the permission bits come from the same open file); a
+/// missing or unreadable file gives no lines.
+pub fn read(path: &std::path::Path) -> Loaded {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Loaded::default();
+    };
+    let mut bytes = Vec::new();
+    if file.read_to_end(&mut bytes).is_err() {
+        return Loaded::default();
+    }
+    let lines = split(&bytes);
+    let secrets_warning = file
+        .metadata()
+        .ok()
+        .and_then(|m| secrets_warning_for(path, m.permissions().mode(), &lines));
+    Loaded {
+        lines,
+        secrets_warning,
     }
 }
 
@@ -178,6 +191,24 @@ mod tests {
         assert!(secrets_warning_for(p, 0o100644, &lines("--proxy socks5h://a:b@p\n")).is_some());
         assert!(secrets_warning_for(p, 0o100644, &lines("-L mqtt://h/a:b@c\n")).is_none());
         assert!(secrets_warning_for(p, 0o100644, &lines("# -P commented\n")).is_none());
+    }
+
+    #[test]
+    fn read_gives_lines_and_the_warning_from_one_open() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mqtts-cfgread-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("mqtts-pub");
+        std::fs::write(&file, "-u me\n-P secret\n").unwrap();
+        for (mode, warned) in [(0o644, true), (0o600, false)] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            let got = read(&file);
+            assert_eq!(got.lines.len(), 2);
+            assert_eq!(got.secrets_warning.is_some(), warned, "mode {mode:o}");
+        }
+        assert_eq!(read(&dir.join("missing")), Loaded::default());
+        assert_eq!(read(&dir), Loaded::default());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn v(s: &str) -> Vec<u8> {

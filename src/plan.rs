@@ -87,7 +87,7 @@ impl Plan {
             &opts.host,
             tls.is_some(),
         ));
-        warnings.extend(crate::config_file::secrets_warning(opts.client));
+        warnings.extend(opts.config_warning.clone());
         Ok(Plan {
             host: opts.host.clone(),
             port,

@@ -79,7 +79,7 @@ fn mosquitto(case: &Case, dir: &Path) -> Outcome {
 fn ours(case: &Case, dir: &Path) -> Outcome {
     let xdg = dir.join("xdg");
     let loc = config_file::location(case.client, Some(xdg.as_os_str()), Some(dir.as_os_str()));
-    let lines = loc.map(|p| config_file::read(&p)).unwrap_or_default();
+    let lines = loc.map(|p| config_file::read(&p).lines).unwrap_or_default();
     let mut args = prefix();
     args.extend(case.args.iter().cloned());
     match options::parse_with_config(case.client, &lines, &args) {

@@ -1,6 +1,6 @@
 //! The option checks mosquitto makes when it hands the options to its library.
 
-use super::{Options, Protocol, UsageError, valid_mqtt_utf8};
+use super::{Options, Protocol, UsageError, tls_version_ok, valid_mqtt_utf8};
 
 /// The option checks mosquitto makes after parsing, when it hands the options to its
 /// library (`client_opts_set`), that need no files or network: username/password on v3,
@@ -51,9 +51,7 @@ pub fn option_set_checks(o: &Options) -> Result<(), UsageError> {
         );
     }
     if let Some(v) = &t.tls_version
-        && !["tlsv1.3", "tlsv1.2", "tlsv1.1"]
-            .iter()
-            .any(|w| w.eq_ignore_ascii_case(v))
+        && !tls_version_ok(v.as_bytes())
     {
         return fail("Error: Problem setting TLS options, check the options are valid.\n");
     }

@@ -23,7 +23,9 @@ pub use checks::option_set_checks;
 pub use parse::{defaults, parse, parse_with_config};
 pub use properties::{PROPERTIES, PropType};
 pub use table::{Clients, Key, OPTIONS, OptSpec, lookup, usage};
-pub use values::{atof, atoi, atol, pub_topic_ok, sub_topic_ok, valid_mqtt_utf8};
+pub use values::{
+    TLS_VERSIONS, atof, atoi, atol, pub_topic_ok, sub_topic_ok, tls_version_ok, valid_mqtt_utf8,
+};
 
 /// Which program is parsing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,6 +156,9 @@ pub struct Options {
     /// `-L …:PORT` outside 0..=65535 (mosquitto does not check it at parse time; connecting
     /// then fails with `Unable to connect (Invalid arguments provided.).`). `port` is None then.
     pub port_invalid: Option<i32>,
+    /// The config file holds a password and other users can read or write it: the warning
+    /// (found while [`parse`] read the file; printed with the plan's warnings).
+    pub config_warning: Option<String>,
 
     // pub
     /// pub: the topic (last -t wins); sub: all -t filters in order.

@@ -430,10 +430,7 @@ impl State {
                 }
                 Key::SessionExpiry => self.session_expiry = session_expiry(v)?,
                 Key::TlsMaxVersion => {
-                    let ok = ["tlsv1.3", "tlsv1.2", "tlsv1.1"]
-                        .iter()
-                        .any(|w| w.as_bytes().eq_ignore_ascii_case(v));
-                    if !ok {
+                    if !tls_version_ok(v) {
                         return Err(err(
                             "Error: --tls-max-version must be one of tlsv1.3, tlsv1.2 or tlsv1.1.\n\n",
                         ));
@@ -603,11 +600,14 @@ fn os_bytes(a: &std::ffi::OsStr) -> Vec<u8> {
 /// `--help` / `--version` stopped parsing (options then hold defaults plus what came before,
 /// unchecked); Err for a command line mosquitto refuses (print it with [`render`]).
 pub fn parse(client: Client, args: &[OsString]) -> Result<(Parsed, Options), UsageError> {
-    parse_with_config(client, &crate::config_file::load(client), args)
+    let config = crate::config_file::load(client);
+    let (parsed, mut options) = parse_with_config(client, &config.lines, args)?;
+    options.config_warning = config.secrets_warning;
+    Ok((parsed, options))
 }
 
 /// [`parse`] with the config-file lines given explicitly (for tests and callers that locate
-/// the file themselves).
+/// the file themselves); `config_warning` is then None.
 pub fn parse_with_config(
     client: Client,
     config: &[crate::config_file::Line],

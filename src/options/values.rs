@@ -204,6 +204,16 @@ pub fn valid_mqtt_utf8(s: &[u8]) -> bool {
     true
 }
 
+/// The `--tls-version` / `--tls-max-version` values mosquitto accepts (any case).
+pub const TLS_VERSIONS: &[&str] = &["tlsv1.3", "tlsv1.2", "tlsv1.1"];
+
+/// Is `v` one of [`TLS_VERSIONS`], ignoring case?
+pub fn tls_version_ok(v: &[u8]) -> bool {
+    TLS_VERSIONS
+        .iter()
+        .any(|w| w.as_bytes().eq_ignore_ascii_case(v))
+}
+
 /// Publish topic check: no `+` or `#`, at most 65535 bytes.
 pub fn pub_topic_ok(t: &[u8]) -> bool {
     !t.iter().any(|&b| b == b'+' || b == b'#') && t.len() <= 65535

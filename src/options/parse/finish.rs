@@ -152,6 +152,7 @@ impl State {
             proxy_args: self.proxy_args,
             tls: self.tls,
             port_invalid,
+            config_warning: None,
             topics,
             message: self.message,
             retain: self.retain,
