@@ -375,8 +375,13 @@ fn repeat_loop(
         let bytes = m.payload().len();
         // The whole packet must fit MQTT's largest remaining length, or mosquitto's
         // library refuses the publish: a message, no PUBLISH, DISCONNECT, exit 0.
+        // (v5: the properties with their length, as mosquitto counts them.)
         let header = 2 + m.topic().len() + if opts.qos > 0 { 2 } else { 0 };
-        let props = if opts.protocol == Protocol::V5 { 1 } else { 0 };
+        let props = if opts.protocol == Protocol::V5 {
+            m.properties().byte_len()
+        } else {
+            0
+        };
         if header + props + bytes > MAX_PAYLOAD {
             // mosquitto logs the PUBLISH before its library finds it too large.
             tr.show(&PacketEvent {
