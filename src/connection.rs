@@ -123,20 +123,10 @@ impl Connection {
             .map_err(|e| Failure::new(exit::GENERAL, format!("Error: {e}")))?;
         paho_guard::install(tx.clone());
         let t = tx.clone();
-        client.set_message_callback(move |_, m| {
-            if let Some(m) = m {
-                if !paho_guard::topic_ok(&m) {
-                    paho_guard::fault();
-                    return;
-                }
-                let _ = t.send(Event::Message(m));
-            }
-        });
-        let t = tx.clone();
         client.set_connection_lost_callback(move |_| {
             let _ = t.send(Event::Lost);
         });
-        Ok(Connection {
+        let conn = Connection {
             client: std::mem::ManuallyDrop::new(client),
             rx,
             tx,
@@ -145,7 +135,10 @@ impl Connection {
             next_tag: 0,
             after_disconnect: Vec::new(),
             stash: Default::default(),
-        })
+        };
+        // Every received message goes to the run loop.
+        conn.intercept_messages(Some);
+        Ok(conn)
     }
 
     /// Offer each received message to `f` first, on paho's receive thread, instead of

@@ -124,58 +124,18 @@ struct Tracer {
     publishes_shown: u64,
     /// mosquitto numbers QoS 0 publishes too (m1, m2, …).
     qos0_mid: u16,
-    /// v5: a received PUBACK/PUBCOMP shows the broker's reason code, which paho gives only
-    /// with the completed request. Such an ack waits here (with every event after it)
-    /// until its completion arrives; completions that come first wait in `rcs`.
-    v5_acks: bool,
-    parked: VecDeque<PacketEvent>,
-    rcs: VecDeque<u8>,
     /// Set when we send DISCONNECT: paho also traces one while it tears down a lost
     /// connection, which mosquitto does not show.
     disconnecting: bool,
 }
 
 impl Tracer {
-    fn is_ack(ev: &PacketEvent) -> bool {
-        !ev.sent && matches!(ev.kind, Kind::Puback | Kind::Pubcomp)
-    }
-
+    /// Render `ev` (a received PUBACK/PUBCOMP carries its v5 reason code, read off the
+    /// packet by [`crate::tap`]).
     fn show(&mut self, ev: &PacketEvent) {
-        if self.debug.is_none() || (ev.kind == Kind::Disconnect && ev.sent && !self.disconnecting) {
+        if ev.kind == Kind::Disconnect && ev.sent && !self.disconnecting {
             return;
         }
-        if !self.parked.is_empty() {
-            self.parked.push_back(*ev);
-        } else if self.v5_acks && Self::is_ack(ev) {
-            match self.rcs.pop_front() {
-                Some(rc) => self.render(ev, rc),
-                None => self.parked.push_back(*ev),
-            }
-        } else {
-            self.render(ev, 0);
-        }
-    }
-
-    /// A QoS > 0 publish completed with v5 reason code `rc`.
-    fn completed(&mut self, rc: u8) {
-        if !self.v5_acks || self.debug.is_none() {
-            return;
-        }
-        let Some(ack) = self.parked.pop_front() else {
-            self.rcs.push_back(rc);
-            return;
-        };
-        self.render(&ack, rc);
-        while let Some(ev) = self.parked.front().copied() {
-            if Self::is_ack(&ev) {
-                break;
-            }
-            self.parked.pop_front();
-            self.render(&ev, 0);
-        }
-    }
-
-    fn render(&mut self, ev: &PacketEvent, rc: u8) {
         let Some(d) = &self.debug else { return };
         let mid = if ev.kind == Kind::Publish && ev.qos == 0 {
             self.qos0_mid = self.qos0_mid.wrapping_add(1);
@@ -190,7 +150,7 @@ impl Tracer {
             }
             self.publishes_shown += 1;
         }
-        if let Some(line) = d.line(ev, topic, mid, rc) {
+        if let Some(line) = d.line(ev, topic, mid, 0) {
             let _ = writeln!(self.out, "{line}");
             if self.tty {
                 let _ = self.out.flush();
@@ -198,11 +158,8 @@ impl Tracer {
         }
     }
 
-    /// Show what is still parked (end of run).
+    /// End of run: write out what is buffered.
     fn finish(&mut self) {
-        while let Some(ev) = self.parked.pop_front() {
-            self.render(&ev, 0);
-        }
         let _ = self.out.flush();
     }
 }
@@ -289,9 +246,6 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         topic_alias,
         publishes_shown: 0,
         qos0_mid: 0,
-        v5_acks: plan.is_v5() && opts.qos > 0,
-        parked: VecDeque::new(),
-        rcs: VecDeque::new(),
         disconnecting: false,
     };
     let (seen, connected) = conn.connect(&plan, opts, true, None);
@@ -421,8 +375,13 @@ fn repeat_loop(
         let bytes = m.payload().len();
         // The whole packet must fit MQTT's largest remaining length, or mosquitto's
         // library refuses the publish: a message, no PUBLISH, DISCONNECT, exit 0.
+        // (v5: the properties with their length, as mosquitto counts them.)
         let header = 2 + m.topic().len() + if opts.qos > 0 { 2 } else { 0 };
-        let props = if opts.protocol == Protocol::V5 { 1 } else { 0 };
+        let props = if opts.protocol == Protocol::V5 {
+            m.properties().byte_len()
+        } else {
+            0
+        };
         if header + props + bytes > MAX_PAYLOAD {
             // mosquitto logs the PUBLISH before its library finds it too large.
             tr.show(&PacketEvent {
@@ -559,13 +518,12 @@ fn wait_until(
     }
 }
 
-/// A publish completed: show its v5 ack reason code, warn about a refusal as mosquitto
-/// (a refusal still counts as done). Err: it failed without an answer from the broker.
+/// A publish completed: warn about a refusal as mosquitto (a refusal still counts as
+/// done). Err: it failed without an answer from the broker.
 fn done(tr: &mut Tracer, mid: u16, r: Outcome, quiet: bool) -> Result<(), ()> {
     match r {
-        Ok(rsp) => tr.completed(rsp.reason_code() as u8),
+        Ok(_) => {}
         Err(mqtt::Error::ReasonCode(rc, props)) => {
-            tr.completed(rc as u8);
             if !quiet {
                 let _ = tr.out.flush();
                 let mut err = std::io::stderr().lock();
@@ -579,10 +537,7 @@ fn done(tr: &mut Tracer, mid: u16, r: Outcome, quiet: bool) -> Result<(), ()> {
                 }
             }
         }
-        Err(_) => {
-            tr.completed(0);
-            return Err(());
-        }
+        Err(_) => return Err(()),
     }
     Ok(())
 }

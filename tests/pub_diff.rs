@@ -657,6 +657,25 @@ fn payload_size_limits() {
         same(&b, "plain", &["-f", p, "-q", "1"], None, 0);
         same(&b, "plain", &["-d", "-f", p, "-r"], None, 0);
     }
+    // v5: the PUBLISH properties count too. Without them this payload would just fit
+    // (topic, 1 byte of empty property length); a user property makes the packet too large.
+    let topic = unique_topic("big");
+    let path = dir.join("v5");
+    let size = 268_435_455 - (2 + topic.len() as u64) - 1;
+    std::fs::File::create(&path).unwrap().set_len(size).unwrap();
+    let p = path.to_str().unwrap();
+    let args = [
+        "-V",
+        "5",
+        "-D",
+        "publish",
+        "user-property",
+        "k",
+        "v",
+        "-f",
+        p,
+    ];
+    same_topic(&b, "plain", &topic, &args, None, 0);
     // A directory is "too large" to mosquitto (ftell on it).
     same(&b, "plain", &["-f", dir.path().to_str().unwrap()], None, 0);
 }
