@@ -61,15 +61,15 @@ struct Sub<'a> {
     deadline: Option<Instant>,
     /// The SUBSCRIBE request.
     suback_tag: Option<u64>,
-    /// The SUBACK's trace line has been shown / the request's result waiting for it.
-    suback_seen: bool,
+    /// With the trace on: the request's result, kept until it can be acted on (`holding`).
     suback: Option<Result<mqtt::ServerResponse, mqtt::Error>>,
     /// paho's trace is on (for `-d` or the packet ids `-F` may print).
     traced: bool,
     /// Mark: no more messages are processed (count reached, `--retained-only` ended …).
     stopping: bool,
-    /// With the trace on, the SUBACK line was shown before the request's result arrived:
-    /// later events wait in `deferred` (mosquitto acts on the SUBACK before reading on).
+    /// With the trace on, the SUBACK line has been shown and the request's result not yet
+    /// acted on: later events wait in `deferred` (mosquitto acts on the SUBACK before
+    /// reading on).
     holding: bool,
     deferred: std::collections::VecDeque<Event>,
     /// `--remove-retained` publishes not yet acknowledged (the run ends after them).
@@ -132,7 +132,6 @@ impl<'a> Sub<'a> {
             buf: Vec::with_capacity(4096),
             deadline,
             suback_tag: None,
-            suback_seen: false,
             suback: None,
             traced: need_trace,
             stopping: false,
@@ -233,7 +232,6 @@ impl<'a> Sub<'a> {
             self.conn.client.subscribe_many(topics, &qos)
         };
         let tag = self.conn.track(tok);
-        self.suback_seen = false;
         self.suback = None;
         self.holding = false;
         for t in &self.opts.unsubscribe {
@@ -289,7 +287,6 @@ impl Sub<'_> {
                     if !p.sent && p.kind == Kind::Suback {
                         // mosquitto acts on the SUBACK before reading further packets:
                         // later events wait until the result is known.
-                        self.suback_seen = true;
                         self.holding = true;
                     }
                     self.packet(&p);
@@ -302,9 +299,8 @@ impl Sub<'_> {
                     }
                 }
             }
-            if self.suback_seen && self.suback.is_some() && !self.trace.awaiting_sends() {
+            if self.holding && self.suback.is_some() && !self.trace.awaiting_sends() {
                 self.holding = false;
-                self.suback_seen = false;
                 if let Some(r) = self.suback.take()
                     && let Some(code) = self.subscribed(r)
                 {
