@@ -38,6 +38,22 @@ struct Pending {
     bytes: Vec<u8>,
 }
 
+impl Pending {
+    /// Every packet it waits for has been traced.
+    fn ready(&self) -> bool {
+        self.ack.is_none() && !matches!(self.clear, Some(None))
+    }
+
+    /// What it prints: the clearing PUBLISH's line (if any), then the output.
+    fn items(self) -> impl Iterator<Item = Item> {
+        let line = match self.clear {
+            Some(Some(line)) => Some(Item::Line(line)),
+            _ => None,
+        };
+        line.into_iter().chain([Item::Output(self.bytes)])
+    }
+}
+
 pub struct SubTrace {
     /// None without `-d`: only outputs are ordered then.
     pub debug: Option<Debug>,
@@ -279,16 +295,15 @@ impl SubTrace {
     fn resolve_slots(&mut self) {
         let mut i = 0;
         while i < self.queue.len() {
-            let done = matches!(&self.queue[i],
-                Item::Slot(p) if p.ack.is_none() && !matches!(p.clear, Some(None)));
+            let done = matches!(&self.queue[i], Item::Slot(p) if p.ready());
             if done && let Some(Item::Slot(p)) = self.queue.remove(i) {
-                if let Some(Some(line)) = p.clear {
-                    self.queue.insert(i, Item::Line(line));
+                for item in p.items() {
+                    self.queue.insert(i, item);
                     i += 1;
                 }
-                self.queue.insert(i, Item::Output(p.bytes));
+            } else {
+                i += 1;
             }
-            i += 1;
         }
     }
 
@@ -296,13 +311,9 @@ impl SubTrace {
     fn release(&mut self) {
         let mut i = 0;
         while i < self.after_ack.len() {
-            let p = &self.after_ack[i];
-            if p.ack.is_none() && !matches!(p.clear, Some(None)) {
+            if self.after_ack[i].ready() {
                 let p = self.after_ack.remove(i);
-                if let Some(Some(line)) = p.clear {
-                    self.queue.push_back(Item::Line(line));
-                }
-                self.queue.push_back(Item::Output(p.bytes));
+                self.queue.extend(p.items());
             } else {
                 i += 1;
             }
@@ -409,15 +420,13 @@ impl SubTrace {
         });
     }
 
-    /// Whether anything is still waiting (lines, or outputs for acknowledgements).
+    /// Whether nothing is waiting any more (lines, or outputs for acknowledgements).
     pub fn is_idle(&self) -> bool {
         self.queue.is_empty() && self.after_ack.is_empty()
     }
 
-    /// Append to `out` everything that can be printed now. Returns whether an output (a
-    /// message) was among it.
-    pub fn flush(&mut self, out: &mut Vec<u8>) -> bool {
-        let mut any = false;
+    /// Append to `out` everything that can be printed now.
+    pub fn flush(&mut self, out: &mut Vec<u8>) {
         while let Some(item) = self.queue.front() {
             if matches!(
                 item,
@@ -430,23 +439,16 @@ impl SubTrace {
                     out.extend_from_slice(l.as_bytes());
                     out.push(b'\n');
                 }
-                Some(Item::Output(b)) => {
-                    out.extend_from_slice(&b);
-                    any = true;
-                }
+                Some(Item::Output(b)) => out.extend_from_slice(&b),
                 _ => {}
             }
         }
-        any
     }
 
     /// Print everything, waiting or not (the connection is gone or the run ends).
     pub fn flush_all(&mut self, out: &mut Vec<u8>) {
         for p in std::mem::take(&mut self.after_ack) {
-            if let Some(Some(line)) = p.clear {
-                self.queue.push_back(Item::Line(line));
-            }
-            self.queue.push_back(Item::Output(p.bytes));
+            self.queue.extend(p.items());
         }
         for i in self.queue.iter_mut() {
             if let Item::Slot(p) = i {
