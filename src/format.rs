@@ -96,54 +96,37 @@ pub fn check_format_bytes(format: &[u8]) -> Result<(), Vec<u8>> {
         v.extend_from_slice(b"'.\n");
         v
     };
+    // The byte after `i`; a specifier cut short by the end of the string is incomplete.
+    let next =
+        |i: usize, incomplete: &[u8]| s.get(i + 1).copied().ok_or_else(|| incomplete.to_vec());
     let mut i = 0;
     while i < len {
         match s[i] {
             b'%' => {
-                if i == len - 1 {
-                    return Err(INCOMPLETE.to_vec());
-                }
-                if matches!(s[i + 1], b'0' | b'-') {
+                if matches!(next(i, INCOMPLETE)?, b'0' | b'-') {
                     i += 1;
-                    if i == len - 1 {
-                        return Err(INCOMPLETE.to_vec());
-                    }
                 }
-                while s[i + 1].is_ascii_digit() {
+                while next(i, INCOMPLETE)?.is_ascii_digit() {
                     i += 1;
-                    if i == len - 1 {
-                        return Err(INCOMPLETE.to_vec());
-                    }
                 }
-                if s[i + 1] == b'.' {
+                if next(i, INCOMPLETE)? == b'.' {
                     i += 1;
-                    if i == len - 1 {
-                        return Err(INCOMPLETE.to_vec());
-                    }
-                    while s[i + 1].is_ascii_digit() {
+                    while next(i, INCOMPLETE)?.is_ascii_digit() {
                         i += 1;
-                        if i == len - 1 {
-                            return Err(INCOMPLETE.to_vec());
-                        }
                     }
                 }
-                let c = s[i + 1];
+                let c = next(i, INCOMPLETE)?;
                 if !b"%ACDEFIlmPpqRSrtjJUxX".contains(&c) {
                     return Err(invalid("format", c));
                 }
                 i += 1;
             }
             b'@' => {
-                if i == len - 1 {
-                    return Err(INCOMPLETE.to_vec());
-                }
+                next(i, INCOMPLETE)?;
                 i += 1;
             }
             b'\\' => {
-                if i == len - 1 {
-                    return Err(INCOMPLETE_ESC.to_vec());
-                }
-                let c = s[i + 1];
+                let c = next(i, INCOMPLETE_ESC)?;
                 if !b"\\0aenrtv".contains(&c) {
                     return Err(invalid("escape", c));
                 }
