@@ -22,7 +22,9 @@ enum Item {
     /// Where the `sending SUBSCRIBE` lines go once paho sends the SUBSCRIBE: mosquitto
     /// subscribes from its CONNACK callback, so they follow the CONNACK line directly
     /// (messages of a persistent session come after them). Nothing is printed past it.
-    Barrier,
+    /// Holds the number of SUBSCRIBE/UNSUBSCRIBE packets still expected; it goes away
+    /// with the last.
+    Barrier(usize),
     /// A QoS 0/1 message's output waiting, in place, for its PUBACK line (which goes
     /// right before it) and/or its `--remove-retained` PUBLISH line. mosquitto handles
     /// one packet at a time, so both precede anything about the next message.
@@ -73,8 +75,6 @@ pub struct SubTrace {
     after_ack: Vec<Pending>,
     /// Topics of `--remove-retained` PUBLISH requests not yet traced, in order.
     clear_topics: VecDeque<String>,
-    /// SUBSCRIBE/UNSUBSCRIBE packets still expected at the barrier.
-    expect_sends: usize,
     /// Renumbering of our own packet ids after a reconnect (see [`SubTrace::reconnected`]).
     renumber_at_next_subscribe: bool,
     last_mid_shown: u16,
@@ -103,7 +103,6 @@ impl SubTrace {
             waiting: VecDeque::new(),
             after_ack: Vec::new(),
             clear_topics: VecDeque::new(),
-            expect_sends: 0,
             renumber_at_next_subscribe: false,
             last_mid_shown: 0,
             mid_offset: 0,
@@ -123,28 +122,34 @@ impl SubTrace {
     /// requests are about to be sent: keep their lines' place (see [`Item::Barrier`]).
     pub fn barrier(&mut self, unsubscribes: usize) {
         if self.debug.is_some() {
-            self.queue.push_back(Item::Barrier);
-            self.expect_sends = 1 + unsubscribes;
+            self.queue.push_back(Item::Barrier(1 + unsubscribes));
         }
     }
 
     /// Whether SUBSCRIBE/UNSUBSCRIBE requests mosquitto would have sent (and shown) by
     /// now have not been traced yet.
     pub fn awaiting_sends(&self) -> bool {
-        self.expect_sends > 0
+        self.queue.iter().any(|i| matches!(i, Item::Barrier(_)))
     }
 
     /// Put `lines` where the barrier is (before it while more are expected).
     fn at_barrier(&mut self, lines: Vec<String>) -> Option<Vec<String>> {
-        let Some(at) = self.queue.iter().position(|i| matches!(i, Item::Barrier)) else {
+        let Some(mut at) = self
+            .queue
+            .iter()
+            .position(|i| matches!(i, Item::Barrier(_)))
+        else {
             return Some(lines);
         };
-        for (n, l) in lines.into_iter().enumerate() {
-            self.queue.insert(at + n, Item::Line(l));
+        for l in lines {
+            self.queue.insert(at, Item::Line(l));
+            at += 1;
         }
-        self.expect_sends = self.expect_sends.saturating_sub(1);
-        if self.expect_sends == 0 {
-            self.queue.retain(|i| !matches!(i, Item::Barrier));
+        if let Some(Item::Barrier(expected)) = self.queue.get_mut(at) {
+            *expected = expected.saturating_sub(1);
+            if *expected == 0 {
+                self.queue.remove(at);
+            }
         }
         None
     }
@@ -430,7 +435,7 @@ impl SubTrace {
         while let Some(item) = self.queue.front() {
             if matches!(
                 item,
-                Item::Incoming { line: None, .. } | Item::Barrier | Item::Slot(_)
+                Item::Incoming { line: None, .. } | Item::Barrier(_) | Item::Slot(_)
             ) {
                 break;
             }
@@ -461,9 +466,8 @@ impl SubTrace {
         self.resolve_slots();
         self.waiting.clear();
         self.clear_topics.clear();
-        self.expect_sends = 0;
         self.queue
-            .retain(|i| !matches!(i, Item::Incoming { line: None, .. } | Item::Barrier));
+            .retain(|i| !matches!(i, Item::Incoming { line: None, .. } | Item::Barrier(_)));
         self.flush(out);
     }
 }
