@@ -551,6 +551,15 @@ impl Output {
     ) -> Option<String> {
         let pad = if spec.zero { b'0' } else { b' ' };
         let props = msg.properties;
+        // The value of the first property of a kind (mosquitto prints only that one).
+        macro_rules! first {
+            ($kind:ident) => {
+                props.iter().find_map(|p| match p {
+                    Property::$kind(v) => Some(v),
+                    _ => None,
+                })
+            };
+        }
         match spec.conv {
             b't' => write_str(out, json::c_str(msg.topic.as_bytes()), spec),
             b'p' => write_payload(out, msg.payload, None, spec),
@@ -584,39 +593,24 @@ impl Output {
                     ));
                 }
             }
-            b'A' => match props.iter().find_map(|p| match p {
-                Property::TopicAlias(v) => Some(*v),
-                _ => None,
-            }) {
+            b'A' => match first!(TopicAlias).copied() {
                 Some(v) => write_int(out, v as i64, spec),
                 None => blank(out, pad, spec.width),
             },
-            b'C' => match props.iter().find_map(|p| match p {
-                Property::ContentType(v) => Some(v),
-                _ => None,
-            }) {
+            b'C' => match first!(ContentType) {
                 Some(v) => write_str(out, json::c_str(v.as_bytes()), spec),
                 None => blank(out, b' ', spec.width),
             },
             b'D' => {
-                if let Some(v) = props.iter().find_map(|p| match p {
-                    Property::CorrelationData(v) => Some(v),
-                    _ => None,
-                }) {
+                if let Some(v) = first!(CorrelationData) {
                     out.extend_from_slice(v);
                 }
             }
-            b'E' => match props.iter().find_map(|p| match p {
-                Property::MessageExpiryInterval(v) => Some(*v),
-                _ => None,
-            }) {
+            b'E' => match first!(MessageExpiryInterval).copied() {
                 Some(v) => write_int(out, v as i32 as i64, spec),
                 None => blank(out, pad, spec.width),
             },
-            b'F' => match props.iter().find_map(|p| match p {
-                Property::PayloadFormatIndicator(v) => Some(*v),
-                _ => None,
-            }) {
+            b'F' => match first!(PayloadFormatIndicator).copied() {
                 Some(v) => write_int(out, v as i64, spec),
                 None => blank(out, pad, spec.width),
             },
@@ -635,17 +629,11 @@ impl Output {
                 }
             }
             b'R' => {
-                if let Some(v) = props.iter().find_map(|p| match p {
-                    Property::ResponseTopic(v) => Some(v),
-                    _ => None,
-                }) {
+                if let Some(v) = first!(ResponseTopic) {
                     write_str(out, json::c_str(v.as_bytes()), spec);
                 }
             }
-            b'S' => match props.iter().find_map(|p| match p {
-                Property::SubscriptionIdentifier(v) => Some(*v),
-                _ => None,
-            }) {
+            b'S' => match first!(SubscriptionIdentifier).copied() {
                 Some(v) => write_int(out, v as i32 as i64, spec),
                 None => blank(out, pad, spec.width),
             },
