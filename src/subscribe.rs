@@ -246,13 +246,12 @@ impl<'a> Sub<'a> {
 impl Sub<'_> {
     fn event_loop(&mut self) -> i32 {
         loop {
-            let ev = match self.deferred.pop_front() {
-                Some(ev) if !self.holding => Some(ev),
-                Some(ev) => {
-                    self.deferred.push_front(ev);
-                    self.conn.next(self.deadline)
-                }
-                None => self.conn.next(self.deadline),
+            let ev = if !self.holding
+                && let Some(ev) = self.deferred.pop_front()
+            {
+                Some(ev)
+            } else {
+                self.conn.next(self.deadline)
             };
             match ev {
                 None => return self.end(4, exit::TIMEOUT, Some("Timed out")),
