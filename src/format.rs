@@ -96,54 +96,37 @@ pub fn check_format_bytes(format: &[u8]) -> Result<(), Vec<u8>> {
         v.extend_from_slice(b"'.\n");
         v
     };
+    // The byte after `i`; a specifier cut short by the end of the string is incomplete.
+    let next =
+        |i: usize, incomplete: &[u8]| s.get(i + 1).copied().ok_or_else(|| incomplete.to_vec());
     let mut i = 0;
     while i < len {
         match s[i] {
             b'%' => {
-                if i == len - 1 {
-                    return Err(INCOMPLETE.to_vec());
-                }
-                if matches!(s[i + 1], b'0' | b'-') {
+                if matches!(next(i, INCOMPLETE)?, b'0' | b'-') {
                     i += 1;
-                    if i == len - 1 {
-                        return Err(INCOMPLETE.to_vec());
-                    }
                 }
-                while s[i + 1].is_ascii_digit() {
+                while next(i, INCOMPLETE)?.is_ascii_digit() {
                     i += 1;
-                    if i == len - 1 {
-                        return Err(INCOMPLETE.to_vec());
-                    }
                 }
-                if s[i + 1] == b'.' {
+                if next(i, INCOMPLETE)? == b'.' {
                     i += 1;
-                    if i == len - 1 {
-                        return Err(INCOMPLETE.to_vec());
-                    }
-                    while s[i + 1].is_ascii_digit() {
+                    while next(i, INCOMPLETE)?.is_ascii_digit() {
                         i += 1;
-                        if i == len - 1 {
-                            return Err(INCOMPLETE.to_vec());
-                        }
                     }
                 }
-                let c = s[i + 1];
+                let c = next(i, INCOMPLETE)?;
                 if !b"%ACDEFIlmPpqRSrtjJUxX".contains(&c) {
                     return Err(invalid("format", c));
                 }
                 i += 1;
             }
             b'@' => {
-                if i == len - 1 {
-                    return Err(INCOMPLETE.to_vec());
-                }
+                next(i, INCOMPLETE)?;
                 i += 1;
             }
             b'\\' => {
-                if i == len - 1 {
-                    return Err(INCOMPLETE_ESC.to_vec());
-                }
-                let c = s[i + 1];
+                let c = next(i, INCOMPLETE_ESC)?;
                 if !b"\\0aenrtv".contains(&c) {
                     return Err(invalid("escape", c));
                 }
@@ -568,6 +551,15 @@ impl Output {
     ) -> Option<String> {
         let pad = if spec.zero { b'0' } else { b' ' };
         let props = msg.properties;
+        // The value of the first property of a kind (mosquitto prints only that one).
+        macro_rules! first {
+            ($kind:ident) => {
+                props.iter().find_map(|p| match p {
+                    Property::$kind(v) => Some(v),
+                    _ => None,
+                })
+            };
+        }
         match spec.conv {
             b't' => write_str(out, json::c_str(msg.topic.as_bytes()), spec),
             b'p' => write_payload(out, msg.payload, None, spec),
@@ -601,39 +593,24 @@ impl Output {
                     ));
                 }
             }
-            b'A' => match props.iter().find_map(|p| match p {
-                Property::TopicAlias(v) => Some(*v),
-                _ => None,
-            }) {
+            b'A' => match first!(TopicAlias).copied() {
                 Some(v) => write_int(out, v as i64, spec),
                 None => blank(out, pad, spec.width),
             },
-            b'C' => match props.iter().find_map(|p| match p {
-                Property::ContentType(v) => Some(v),
-                _ => None,
-            }) {
+            b'C' => match first!(ContentType) {
                 Some(v) => write_str(out, json::c_str(v.as_bytes()), spec),
                 None => blank(out, b' ', spec.width),
             },
             b'D' => {
-                if let Some(v) = props.iter().find_map(|p| match p {
-                    Property::CorrelationData(v) => Some(v),
-                    _ => None,
-                }) {
+                if let Some(v) = first!(CorrelationData) {
                     out.extend_from_slice(v);
                 }
             }
-            b'E' => match props.iter().find_map(|p| match p {
-                Property::MessageExpiryInterval(v) => Some(*v),
-                _ => None,
-            }) {
+            b'E' => match first!(MessageExpiryInterval).copied() {
                 Some(v) => write_int(out, v as i32 as i64, spec),
                 None => blank(out, pad, spec.width),
             },
-            b'F' => match props.iter().find_map(|p| match p {
-                Property::PayloadFormatIndicator(v) => Some(*v),
-                _ => None,
-            }) {
+            b'F' => match first!(PayloadFormatIndicator).copied() {
                 Some(v) => write_int(out, v as i64, spec),
                 None => blank(out, pad, spec.width),
             },
@@ -652,17 +629,11 @@ impl Output {
                 }
             }
             b'R' => {
-                if let Some(v) = props.iter().find_map(|p| match p {
-                    Property::ResponseTopic(v) => Some(v),
-                    _ => None,
-                }) {
+                if let Some(v) = first!(ResponseTopic) {
                     write_str(out, json::c_str(v.as_bytes()), spec);
                 }
             }
-            b'S' => match props.iter().find_map(|p| match p {
-                Property::SubscriptionIdentifier(v) => Some(*v),
-                _ => None,
-            }) {
+            b'S' => match first!(SubscriptionIdentifier).copied() {
                 Some(v) => write_int(out, v as i32 as i64, spec),
                 None => blank(out, pad, spec.width),
             },

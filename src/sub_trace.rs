@@ -22,7 +22,9 @@ enum Item {
     /// Where the `sending SUBSCRIBE` lines go once paho sends the SUBSCRIBE: mosquitto
     /// subscribes from its CONNACK callback, so they follow the CONNACK line directly
     /// (messages of a persistent session come after them). Nothing is printed past it.
-    Barrier,
+    /// Holds the number of SUBSCRIBE/UNSUBSCRIBE packets still expected; it goes away
+    /// with the last.
+    Barrier(usize),
     /// A QoS 0/1 message's output waiting, in place, for its PUBACK line (which goes
     /// right before it) and/or its `--remove-retained` PUBLISH line. mosquitto handles
     /// one packet at a time, so both precede anything about the next message.
@@ -36,6 +38,22 @@ struct Pending {
     /// `--remove-retained`: the clearing PUBLISH's line; `Some(None)` while not yet sent.
     clear: Option<Option<String>>,
     bytes: Vec<u8>,
+}
+
+impl Pending {
+    /// Every packet it waits for has been traced.
+    fn ready(&self) -> bool {
+        self.ack.is_none() && !matches!(self.clear, Some(None))
+    }
+
+    /// What it prints: the clearing PUBLISH's line (if any), then the output.
+    fn items(self) -> impl Iterator<Item = Item> {
+        let line = match self.clear {
+            Some(Some(line)) => Some(Item::Line(line)),
+            _ => None,
+        };
+        line.into_iter().chain([Item::Output(self.bytes)])
+    }
 }
 
 pub struct SubTrace {
@@ -57,8 +75,6 @@ pub struct SubTrace {
     after_ack: Vec<Pending>,
     /// Topics of `--remove-retained` PUBLISH requests not yet traced, in order.
     clear_topics: VecDeque<String>,
-    /// SUBSCRIBE/UNSUBSCRIBE packets still expected at the barrier.
-    expect_sends: usize,
     /// Renumbering of our own packet ids after a reconnect (see [`SubTrace::reconnected`]).
     renumber_at_next_subscribe: bool,
     last_mid_shown: u16,
@@ -87,7 +103,6 @@ impl SubTrace {
             waiting: VecDeque::new(),
             after_ack: Vec::new(),
             clear_topics: VecDeque::new(),
-            expect_sends: 0,
             renumber_at_next_subscribe: false,
             last_mid_shown: 0,
             mid_offset: 0,
@@ -107,28 +122,34 @@ impl SubTrace {
     /// requests are about to be sent: keep their lines' place (see [`Item::Barrier`]).
     pub fn barrier(&mut self, unsubscribes: usize) {
         if self.debug.is_some() {
-            self.queue.push_back(Item::Barrier);
-            self.expect_sends = 1 + unsubscribes;
+            self.queue.push_back(Item::Barrier(1 + unsubscribes));
         }
     }
 
     /// Whether SUBSCRIBE/UNSUBSCRIBE requests mosquitto would have sent (and shown) by
     /// now have not been traced yet.
     pub fn awaiting_sends(&self) -> bool {
-        self.expect_sends > 0
+        self.queue.iter().any(|i| matches!(i, Item::Barrier(_)))
     }
 
     /// Put `lines` where the barrier is (before it while more are expected).
     fn at_barrier(&mut self, lines: Vec<String>) -> Option<Vec<String>> {
-        let Some(at) = self.queue.iter().position(|i| matches!(i, Item::Barrier)) else {
+        let Some(mut at) = self
+            .queue
+            .iter()
+            .position(|i| matches!(i, Item::Barrier(_)))
+        else {
             return Some(lines);
         };
-        for (n, l) in lines.into_iter().enumerate() {
-            self.queue.insert(at + n, Item::Line(l));
+        for l in lines {
+            self.queue.insert(at, Item::Line(l));
+            at += 1;
         }
-        self.expect_sends = self.expect_sends.saturating_sub(1);
-        if self.expect_sends == 0 {
-            self.queue.retain(|i| !matches!(i, Item::Barrier));
+        if let Some(Item::Barrier(expected)) = self.queue.get_mut(at) {
+            *expected = expected.saturating_sub(1);
+            if *expected == 0 {
+                self.queue.remove(at);
+            }
         }
         None
     }
@@ -279,16 +300,15 @@ impl SubTrace {
     fn resolve_slots(&mut self) {
         let mut i = 0;
         while i < self.queue.len() {
-            let done = matches!(&self.queue[i],
-                Item::Slot(p) if p.ack.is_none() && !matches!(p.clear, Some(None)));
+            let done = matches!(&self.queue[i], Item::Slot(p) if p.ready());
             if done && let Some(Item::Slot(p)) = self.queue.remove(i) {
-                if let Some(Some(line)) = p.clear {
-                    self.queue.insert(i, Item::Line(line));
+                for item in p.items() {
+                    self.queue.insert(i, item);
                     i += 1;
                 }
-                self.queue.insert(i, Item::Output(p.bytes));
+            } else {
+                i += 1;
             }
-            i += 1;
         }
     }
 
@@ -296,13 +316,9 @@ impl SubTrace {
     fn release(&mut self) {
         let mut i = 0;
         while i < self.after_ack.len() {
-            let p = &self.after_ack[i];
-            if p.ack.is_none() && !matches!(p.clear, Some(None)) {
+            if self.after_ack[i].ready() {
                 let p = self.after_ack.remove(i);
-                if let Some(Some(line)) = p.clear {
-                    self.queue.push_back(Item::Line(line));
-                }
-                self.queue.push_back(Item::Output(p.bytes));
+                self.queue.extend(p.items());
             } else {
                 i += 1;
             }
@@ -409,19 +425,17 @@ impl SubTrace {
         });
     }
 
-    /// Whether anything is still waiting (lines, or outputs for acknowledgements).
+    /// Whether nothing is waiting any more (lines, or outputs for acknowledgements).
     pub fn is_idle(&self) -> bool {
         self.queue.is_empty() && self.after_ack.is_empty()
     }
 
-    /// Append to `out` everything that can be printed now. Returns whether an output (a
-    /// message) was among it.
-    pub fn flush(&mut self, out: &mut Vec<u8>) -> bool {
-        let mut any = false;
+    /// Append to `out` everything that can be printed now.
+    pub fn flush(&mut self, out: &mut Vec<u8>) {
         while let Some(item) = self.queue.front() {
             if matches!(
                 item,
-                Item::Incoming { line: None, .. } | Item::Barrier | Item::Slot(_)
+                Item::Incoming { line: None, .. } | Item::Barrier(_) | Item::Slot(_)
             ) {
                 break;
             }
@@ -430,23 +444,16 @@ impl SubTrace {
                     out.extend_from_slice(l.as_bytes());
                     out.push(b'\n');
                 }
-                Some(Item::Output(b)) => {
-                    out.extend_from_slice(&b);
-                    any = true;
-                }
+                Some(Item::Output(b)) => out.extend_from_slice(&b),
                 _ => {}
             }
         }
-        any
     }
 
     /// Print everything, waiting or not (the connection is gone or the run ends).
     pub fn flush_all(&mut self, out: &mut Vec<u8>) {
         for p in std::mem::take(&mut self.after_ack) {
-            if let Some(Some(line)) = p.clear {
-                self.queue.push_back(Item::Line(line));
-            }
-            self.queue.push_back(Item::Output(p.bytes));
+            self.queue.extend(p.items());
         }
         for i in self.queue.iter_mut() {
             if let Item::Slot(p) = i {
@@ -459,9 +466,8 @@ impl SubTrace {
         self.resolve_slots();
         self.waiting.clear();
         self.clear_topics.clear();
-        self.expect_sends = 0;
         self.queue
-            .retain(|i| !matches!(i, Item::Incoming { line: None, .. } | Item::Barrier));
+            .retain(|i| !matches!(i, Item::Incoming { line: None, .. } | Item::Barrier(_)));
         self.flush(out);
     }
 }

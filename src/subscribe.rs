@@ -54,22 +54,20 @@ struct Sub<'a> {
     trace: SubTrace,
     /// Shared with paho's receive thread when it prints messages itself (see [`Printer`]).
     printer: Arc<Mutex<Printer>>,
-    /// The receive thread offers messages to the printer (see [`Printer::direct`]).
-    direct: bool,
     out: std::io::Stdout,
     buf: Vec<u8>,
     deadline: Option<Instant>,
     /// The SUBSCRIBE request.
     suback_tag: Option<u64>,
-    /// The SUBACK's trace line has been shown / the request's result waiting for it.
-    suback_seen: bool,
+    /// With the trace on: the request's result, kept until it can be acted on (`holding`).
     suback: Option<Result<mqtt::ServerResponse, mqtt::Error>>,
     /// paho's trace is on (for `-d` or the packet ids `-F` may print).
     traced: bool,
     /// Mark: no more messages are processed (count reached, `--retained-only` ended …).
     stopping: bool,
-    /// With the trace on, the SUBACK line was shown before the request's result arrived:
-    /// later events wait in `deferred` (mosquitto acts on the SUBACK before reading on).
+    /// With the trace on, the SUBACK line has been shown and the request's result not yet
+    /// acted on: later events wait in `deferred` (mosquitto acts on the SUBACK before
+    /// reading on).
     holding: bool,
     deferred: std::collections::VecDeque<Event>,
     /// `--remove-retained` publishes not yet acknowledged (the run ends after them).
@@ -103,8 +101,7 @@ impl<'a> Sub<'a> {
         // Without the trace nothing but messages reaches stdout, so paho's receive thread
         // may print them itself, saving a hand-over per message. Not with
         // `--remove-retained` (a message makes a request) or `-E` (none are printed).
-        let direct = !need_trace && !opts.remove_retained && !opts.exit_after_sub;
-        if direct {
+        if !need_trace && !opts.remove_retained && !opts.exit_after_sub {
             let p = printer.clone();
             conn.intercept_messages(move |m| lock(&p).direct(m));
         }
@@ -124,7 +121,6 @@ impl<'a> Sub<'a> {
         Ok(Sub {
             trace,
             printer,
-            direct,
             opts,
             plan,
             conn,
@@ -132,7 +128,6 @@ impl<'a> Sub<'a> {
             buf: Vec::with_capacity(4096),
             deadline,
             suback_tag: None,
-            suback_seen: false,
             suback: None,
             traced: need_trace,
             stopping: false,
@@ -151,9 +146,7 @@ impl<'a> Sub<'a> {
         }
     }
 
-    /// Write `buf` to stdout and flush. A closed pipe ends the process as SIGPIPE ends
-    /// mosquitto_sub (paho ignores SIGPIPE for its sockets, so the write just fails here);
-    /// any other write error makes the run stop, as mosquitto_sub disconnects on `ferror`.
+    /// Write `buf` ([`write_stdout`]); a failed write makes the run stop.
     fn write_out(&mut self) {
         if write_stdout(&self.out, &self.buf).is_err() {
             self.stopping = true;
@@ -233,7 +226,6 @@ impl<'a> Sub<'a> {
             self.conn.client.subscribe_many(topics, &qos)
         };
         let tag = self.conn.track(tok);
-        self.suback_seen = false;
         self.suback = None;
         self.holding = false;
         for t in &self.opts.unsubscribe {
@@ -254,13 +246,12 @@ impl<'a> Sub<'a> {
 impl Sub<'_> {
     fn event_loop(&mut self) -> i32 {
         loop {
-            let ev = match self.deferred.pop_front() {
-                Some(ev) if !self.holding => Some(ev),
-                Some(ev) => {
-                    self.deferred.push_front(ev);
-                    self.conn.next(self.deadline)
-                }
-                None => self.conn.next(self.deadline),
+            let ev = if !self.holding
+                && let Some(ev) = self.deferred.pop_front()
+            {
+                Some(ev)
+            } else {
+                self.conn.next(self.deadline)
             };
             match ev {
                 None => return self.end(4, exit::TIMEOUT, Some("Timed out")),
@@ -271,7 +262,8 @@ impl Sub<'_> {
                         self.suback = Some(r);
                     } else if let Some(code) = self.subscribed(r) {
                         return code;
-                    } else if self.direct && !self.stopping {
+                    } else if !self.stopping {
+                        // Only read when the receive thread prints (see `start`).
                         lock(&self.printer).open = true;
                     }
                 }
@@ -289,7 +281,6 @@ impl Sub<'_> {
                     if !p.sent && p.kind == Kind::Suback {
                         // mosquitto acts on the SUBACK before reading further packets:
                         // later events wait until the result is known.
-                        self.suback_seen = true;
                         self.holding = true;
                     }
                     self.packet(&p);
@@ -302,9 +293,8 @@ impl Sub<'_> {
                     }
                 }
             }
-            if self.suback_seen && self.suback.is_some() && !self.trace.awaiting_sends() {
+            if self.holding && self.suback.is_some() && !self.trace.awaiting_sends() {
                 self.holding = false;
-                self.suback_seen = false;
                 if let Some(r) = self.suback.take()
                     && let Some(code) = self.subscribed(r)
                 {
@@ -379,7 +369,7 @@ impl Sub<'_> {
             self.flush();
             return;
         }
-        if p.retained_only && !retained {
+        if p.ends_without(retained) {
             self.stopping = true;
             self.flush();
             return;
@@ -397,10 +387,7 @@ impl Sub<'_> {
             self.clears.push(tag);
         }
         let mut bytes = Vec::new();
-        if p.chosen() {
-            p.render(m, mid, &mut bytes);
-        }
-        if p.counts() {
+        if p.print(m, mid, &mut bytes) {
             self.stopping = true;
         }
         self.trace.output(mid, qos, bytes, clear);
@@ -535,32 +522,32 @@ impl Printer {
     /// direct printing is not open, or messages handed over before still wait.
     fn direct(&mut self, m: mqtt::Message) -> Option<mqtt::Message> {
         let retained = m.retained();
-        let ends = (self.retained_only && !retained)
+        let ends = self.ends_without(retained)
             || self
                 .count
                 .is_some_and(|c| self.counted.saturating_add(1) >= c);
-        if !self.open || self.in_flight > 0 || ends {
-            self.in_flight += 1;
-            return Some(m);
-        }
-        if self.dropped(m.topic(), retained) {
-            return None;
-        }
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        if self.chosen() {
-            self.render(&m, 0, &mut buf);
-        }
-        self.counted += 1;
-        let ok = write_stdout(&std::io::stdout(), &buf).is_ok();
-        self.buf = buf;
-        if !ok {
+        if self.open && self.in_flight == 0 && !ends {
+            if self.dropped(m.topic(), retained) {
+                return None;
+            }
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.clear();
+            self.print(&m, 0, &mut buf);
+            let ok = write_stdout(&std::io::stdout(), &buf).is_ok();
+            self.buf = buf;
+            if ok {
+                return None;
+            }
             self.failed = true;
             self.open = false;
-            self.in_flight += 1;
-            return Some(m);
         }
-        None
+        self.in_flight += 1;
+        Some(m)
+    }
+
+    /// `--retained-only` and a message that is not retained: the run ends without it.
+    fn ends_without(&self, retained: bool) -> bool {
+        self.retained_only && !retained
     }
 
     /// `--no-retained` / `-T`: not printed and not counted.
@@ -568,8 +555,12 @@ impl Printer {
         (retained && self.no_retained) || self.filter_out.iter().any(|f| topic_matches(f, topic))
     }
 
-    /// Count a message; whether `-C` is reached.
-    fn counts(&mut self) -> bool {
+    /// Render `m` into `out` (unless `--random-filter` leaves it out) and count it;
+    /// whether that reached `-C`.
+    fn print(&mut self, m: &mqtt::Message, mid: u16, out: &mut Vec<u8>) -> bool {
+        if self.chosen() {
+            self.render(m, mid, out);
+        }
         self.counted += 1;
         self.count.is_some_and(|c| self.counted >= c)
     }

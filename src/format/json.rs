@@ -393,25 +393,8 @@ impl Parser<'_, '_> {
         self.pos += 1;
         self.out.push(b'[');
         self.skip_ws();
-        if self.peek(0) != b']' {
-            loop {
-                self.skip_ws();
-                if !self.value() {
-                    return false;
-                }
-                self.skip_ws();
-                if self.peek(0) != b',' {
-                    break;
-                }
-                self.pos += 1;
-                self.out.push(b',');
-                if self.pretty {
-                    self.out.push(b' ');
-                }
-            }
-            if self.peek(0) != b']' {
-                return false;
-            }
+        if self.peek(0) != b']' && !self.elements(b']', b' ', Self::value) {
+            return false;
         }
         self.pos += 1;
         self.out.push(b']');
@@ -432,38 +415,7 @@ impl Parser<'_, '_> {
         }
         self.skip_ws();
         if self.peek(0) != b'}' {
-            loop {
-                self.skip_ws();
-                if self.pretty {
-                    tabs(self.out, depth);
-                }
-                if self.peek(0) != b'"' || !self.string() {
-                    return false;
-                }
-                self.skip_ws();
-                if self.peek(0) != b':' {
-                    return false;
-                }
-                self.pos += 1;
-                self.out.push(b':');
-                if self.pretty {
-                    self.out.push(b'\t');
-                }
-                self.skip_ws();
-                if !self.value() {
-                    return false;
-                }
-                self.skip_ws();
-                if self.peek(0) != b',' {
-                    break;
-                }
-                self.pos += 1;
-                self.out.push(b',');
-                if self.pretty {
-                    self.out.push(b'\n');
-                }
-            }
-            if self.peek(0) != b'}' {
+            if !self.elements(b'}', b'\n', |p| p.member(depth)) {
                 return false;
             }
             if self.pretty {
@@ -477,6 +429,49 @@ impl Parser<'_, '_> {
         self.out.push(b'}');
         self.nesting -= 1;
         true
+    }
+
+    /// `"key": value` of an object printed at `depth`.
+    fn member(&mut self, depth: usize) -> bool {
+        if self.pretty {
+            tabs(self.out, depth);
+        }
+        if self.peek(0) != b'"' || !self.string() {
+            return false;
+        }
+        self.skip_ws();
+        if self.peek(0) != b':' {
+            return false;
+        }
+        self.pos += 1;
+        self.out.push(b':');
+        if self.pretty {
+            self.out.push(b'\t');
+        }
+        self.skip_ws();
+        self.value()
+    }
+
+    /// The comma-separated elements of an array or object (at least one), `item` parsing
+    /// each after the whitespace before it; `sep` follows each comma when pretty. Stops
+    /// at `close` (not consumed); false if something else follows the last element.
+    fn elements(&mut self, close: u8, sep: u8, mut item: impl FnMut(&mut Self) -> bool) -> bool {
+        loop {
+            self.skip_ws();
+            if !item(self) {
+                return false;
+            }
+            self.skip_ws();
+            if self.peek(0) != b',' {
+                break;
+            }
+            self.pos += 1;
+            self.out.push(b',');
+            if self.pretty {
+                self.out.push(sep);
+            }
+        }
+        self.peek(0) == close
     }
 }
 
