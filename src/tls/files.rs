@@ -171,7 +171,7 @@ fn load_certs(option: &str, path: &str) -> Result<Vec<X509>, Failure> {
 }
 
 /// Seconds until `t` (negative when past).
-fn secs_until(t: &Asn1TimeRef) -> Option<i64> {
+pub(crate) fn secs_until(t: &Asn1TimeRef) -> Option<i64> {
     let now = Asn1Time::days_from_now(0).ok()?;
     let d = now.diff(t).ok()?;
     Some(i64::from(d.days) * 86400 + i64::from(d.secs))

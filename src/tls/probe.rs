@@ -409,28 +409,6 @@ fn handshake(host: &str, tcp: TcpStream, s: &Settings) -> Result<Outcome, String
     })
 }
 
-/// A warning when the broker's certificate `leaf` expires within `window`.
-pub(crate) fn expiry_warning(
-    host: &str,
-    port: u16,
-    leaf: &X509Ref,
-    window: std::time::Duration,
-) -> Option<String> {
-    let now = Asn1Time::days_from_now(0).ok()?;
-    let d = now.diff(leaf.not_after()).ok()?;
-    let secs = i64::from(d.days) * 86400 + i64::from(d.secs);
-    if secs < 0 || secs as u64 >= window.as_secs() {
-        return None;
-    }
-    Some(format!(
-        "Warning: the certificate of {} port {port} ({}) expires on {} ({}).",
-        printable(host),
-        name(leaf.subject_name()),
-        leaf.not_after(),
-        super::time_left(secs)
-    ))
-}
-
 /// Plain MQTT failed: is the port a TLS port?
 fn plain(h: &str, port: u16, addr: SocketAddr, tcp: TcpStream) -> Failure {
     let s = Settings {
