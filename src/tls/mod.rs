@@ -419,7 +419,6 @@ pub fn diagnose_after(
     probe::diagnose_after(host, port, tls, Some(waited))
 }
 
-/// `true` for `localhost` and loopback addresses.
 /// "in 3 days", "in 1 day", "within a day" for an expiry `secs` from now.
 pub(crate) fn time_left(secs: i64) -> String {
     match secs / 86400 {
@@ -429,7 +428,8 @@ pub(crate) fn time_left(secs: i64) -> String {
     }
 }
 
-pub fn is_loopback_host(host: &str) -> bool {
+/// `true` for `localhost` (and `*.localhost`, `ip6-localhost`) and loopback addresses.
+fn is_loopback_host(host: &str) -> bool {
     let h = host
         .trim_end_matches('.')
         .trim_start_matches('[')
