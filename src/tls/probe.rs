@@ -8,7 +8,7 @@ use openssl::asn1::Asn1Time;
 use openssl::ssl::{
     HandshakeError, Ssl, SslContext, SslContextBuilder, SslMethod, SslStream, SslVerifyMode,
 };
-use openssl::x509::{X509, X509VerifyResult};
+use openssl::x509::{X509, X509Ref, X509VerifyResult};
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Mutex;
@@ -524,8 +524,6 @@ fn cert_names(c: &X509Ref) -> String {
     }
     out
 }
-
-use openssl::x509::X509Ref;
 
 // X509_V_ERR_* values.
 const V_NOT_YET_VALID: i32 = 9;
