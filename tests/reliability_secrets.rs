@@ -149,10 +149,11 @@ fn key_password_file(dir: &TempDir, name: &str, password: &str, mode: u32) -> St
     path.display().to_string()
 }
 
-fn mtls_encrypted_args() -> Vec<String> {
+/// mTLS with the encrypted client key to the `mtls` listener, then `more`.
+fn mtls_encrypted_args(more: &[&str]) -> Vec<String> {
     let b = broker();
     let p = pki();
-    strs(&[
+    let mut args = strs(&[
         "-h",
         b.host(),
         "-p",
@@ -163,7 +164,9 @@ fn mtls_encrypted_args() -> Vec<String> {
         &p.client_encrypted_cert.display().to_string(),
         "--key",
         &p.client_encrypted_key.display().to_string(),
-    ])
+    ]);
+    args.extend(strs(more));
+    args
 }
 
 #[test]
@@ -172,24 +175,14 @@ fn wrong_key_password_is_not_printed() {
     let file = key_password_file(&dir, "wrong", WRONG_KEY_PASSWORD, 0o600);
     let topic = unique_topic("keypw");
     // From a file.
-    let mut args = mtls_encrypted_args();
-    args.extend(strs(&[
-        "--key-password-file",
-        &file,
-        "-t",
-        &topic,
-        "-m",
-        "x",
-        "-d",
-    ]));
+    let args = mtls_encrypted_args(&["--key-password-file", &file, "-t", &topic, "-m", "x", "-d"]);
     let out = ours_pub(&args);
     out.assert_failure();
     assert!(out.stderr_str().contains("wrong password"), "{out}");
     assert_no_secret(&out, WRONG_KEY_PASSWORD);
     // From the environment, pub and sub.
     for prog in [Prog::OursPub, Prog::OursSub] {
-        let mut args = mtls_encrypted_args();
-        args.extend(strs(&["-t", &topic, "-d"]));
+        let mut args = mtls_encrypted_args(&["-t", &topic, "-d"]);
         if prog == Prog::OursPub {
             args.extend(strs(&["-m", "x"]));
         }
@@ -208,16 +201,7 @@ fn right_key_password_is_not_printed() {
     let dir = TempDir::new("keypw-ok");
     let file = key_password_file(&dir, "right", KEY_PASSWORD, 0o600);
     let topic = unique_topic("keypw-ok");
-    let mut args = mtls_encrypted_args();
-    args.extend(strs(&[
-        "--key-password-file",
-        &file,
-        "-t",
-        &topic,
-        "-m",
-        "x",
-        "-d",
-    ]));
+    let args = mtls_encrypted_args(&["--key-password-file", &file, "-t", &topic, "-m", "x", "-d"]);
     let out = ours_pub(&args);
     out.assert_success();
     assert_no_secret(&out, KEY_PASSWORD);
@@ -225,8 +209,7 @@ fn right_key_password_is_not_printed() {
         !out.stderr_str().contains("accessible by other users"),
         "no warning for a 0600 file:\n{out}"
     );
-    let mut args = mtls_encrypted_args();
-    args.extend(strs(&["-t", &topic, "-m", "x", "-d"]));
+    let args = mtls_encrypted_args(&["-t", &topic, "-m", "x", "-d"]);
     let out = Run::prog(Prog::OursPub)
         .args(&args)
         .env("MQTTS_KEY_PASSWORD", KEY_PASSWORD)
@@ -240,15 +223,14 @@ fn right_key_password_is_not_printed() {
 fn readable_key_password_file_gets_a_warning() {
     let dir = TempDir::new("keypw-mode");
     let file = key_password_file(&dir, "shared", KEY_PASSWORD, 0o644);
-    let mut args = mtls_encrypted_args();
-    args.extend(strs(&[
+    let mut args = mtls_encrypted_args(&[
         "--key-password-file",
         &file,
         "-t",
         &unique_topic("mode"),
         "-m",
         "x",
-    ]));
+    ]);
     let out = ours_pub(&args);
     out.assert_success();
     let err = out.stderr_str();

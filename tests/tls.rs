@@ -71,8 +71,11 @@ fn assert_has(f: &Failure, code: i32, needles: &[&str]) {
     }
 }
 
-fn with_ca(o: &mut Options) {
+/// Options with `--cafile` set to the test CA.
+fn ca_opts() -> Options {
+    let mut o = opts();
     o.tls.cafile = Some(s(&pki().ca));
+    o
 }
 
 fn client_cert(o: &mut Options) {
@@ -109,9 +112,7 @@ fn tls_on_by_mosquitto_rules() {
     o.tls.use_os_certs = true;
     let p = plan_ok(&o, 1883);
     assert!(p.use_os_certs && p.cafile.is_none());
-    let mut o = opts();
-    with_ca(&mut o);
-    assert!(tls::plan(&o, 1883).unwrap().is_some(), "--cafile");
+    assert!(tls::plan(&ca_opts(), 1883).unwrap().is_some(), "--cafile");
 }
 
 #[test]
@@ -200,8 +201,7 @@ fn password_warning() {
 
 #[test]
 fn insecure_warns() {
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.insecure = true;
     let p = plan_ok(&o, 8883);
     assert!(
@@ -227,8 +227,7 @@ fn missing_cafile() {
 
 #[test]
 fn missing_key_and_unreadable_dir() {
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.cert = Some(s(&pki().client_rsa_cert));
     o.tls.key = Some("/nonexistent/client.key".into());
     assert_has(
@@ -267,8 +266,7 @@ fn not_pem_files() {
         &["contains no PEM certificate", "PRIVATE KEY"],
     );
 
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.cert = Some(s(&pki.client_p12));
     o.tls.key = Some(s(&pki.client_rsa_key));
     assert_has(&plan_err(&o, 8883), 1, &["--cert", "PKCS#12", "--pkcs12"]);
@@ -292,20 +290,17 @@ fn not_pem_files() {
 
 #[test]
 fn cert_without_key_and_reverse() {
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.cert = Some(s(&pki().client_rsa_cert));
     assert_has(&plan_err(&o, 8883), 1, &["--cert", "without --key"]);
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.key = Some(s(&pki().client_rsa_key));
     assert_has(&plan_err(&o, 8883), 1, &["--key", "without --cert"]);
 }
 
 #[test]
 fn key_does_not_match_cert() {
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.cert = Some(s(&pki().client_mismatch_cert));
     o.tls.key = Some(s(&pki().client_mismatch_key));
     let f = plan_err(&o, 8883);
@@ -325,8 +320,7 @@ fn encrypted_key_passwords() {
     let pki = pki();
     let dir = TempDir::new("tls-key-pw");
     let key_name = file_name(&pki.client_encrypted_key);
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.cert = Some(s(&pki.client_encrypted_cert));
     o.tls.key = Some(s(&pki.client_encrypted_key));
     // No --key-password-file, no env var (not set in tests), no terminal.
@@ -363,8 +357,7 @@ fn encrypted_key_passwords() {
 fn pkcs12_is_handed_over_in_memory() {
     let pki = pki();
     let dir = TempDir::new("tls-p12-pw");
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.pkcs12 = Some(s(&pki.client_p12));
     o.tls.key_password_file = Some(password_file(&dir, "wrongpw.txt", "not it"));
     assert_has(
@@ -387,8 +380,7 @@ fn pkcs12_is_handed_over_in_memory() {
 #[test]
 fn expired_and_expiring_certs() {
     let pki = pki();
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.cert = Some(s(&pki.client_expired_cert));
     o.tls.key = Some(s(&pki.client_expired_key));
     assert_has(
@@ -433,8 +425,7 @@ fn expired_and_expiring_certs() {
 
 #[test]
 fn bad_cipher_list() {
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.ciphers = Some("NOPE".into());
     assert_has(&plan_err(&o, 8883), 1, &["--ciphers NOPE"]);
 }
@@ -446,9 +437,7 @@ fn network_refused() {
     let port = free_port();
     let f = diag("127.0.0.1", port, None);
     assert_has(&f, tls::NETWORK, &["connection refused", &port.to_string()]);
-    let mut o = opts();
-    with_ca(&mut o);
-    let p = plan_ok(&o, port);
+    let p = plan_ok(&ca_opts(), port);
     let f = diag("localhost", port, Some(&p));
     assert_has(&f, tls::NETWORK, &["connection refused", "localhost"]);
 }
@@ -485,9 +474,7 @@ fn server_cert_not_trusted() {
 #[test]
 fn server_cert_expired() {
     let port = Broker::shared().port("expired");
-    let mut o = opts();
-    with_ca(&mut o);
-    let p = plan_ok(&o, port);
+    let p = plan_ok(&ca_opts(), port);
     let f = diag("localhost", port, Some(&p));
     assert_has(
         &f,
@@ -499,8 +486,7 @@ fn server_cert_expired() {
 #[test]
 fn hostname_mismatch() {
     let port = Broker::shared().port("wrong_host");
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     let p = plan_ok(&o, port);
     let f = diag("localhost", port, Some(&p));
     assert_has(
@@ -533,9 +519,7 @@ fn both_versions(o: &Options, port: u16) -> Vec<TlsPlan> {
 #[test]
 fn client_cert_required() {
     let port = Broker::shared().port("mtls");
-    let mut o = opts();
-    with_ca(&mut o);
-    for p in both_versions(&o, port) {
+    for p in both_versions(&ca_opts(), port) {
         let f = diag("localhost", port, Some(&p));
         assert_has(
             &f,
@@ -548,8 +532,7 @@ fn client_cert_required() {
 #[test]
 fn client_cert_rejected() {
     let port = Broker::shared().port("mtls");
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.cert = Some(s(&pki().client_untrusted_cert));
     o.tls.key = Some(s(&pki().client_untrusted_key));
     for p in both_versions(&o, port) {
@@ -570,8 +553,7 @@ fn client_cert_rejected() {
 #[test]
 fn version_refused() {
     let port = Broker::shared().port("tls13");
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.tls_max_version = Some("tlsv1.2".into());
     let p = plan_ok(&o, port);
     let f = diag("localhost", port, Some(&p));
@@ -585,8 +567,7 @@ fn version_refused() {
         ],
     );
     let server = TlsServer::tls12_only();
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.tls_version = Some("tlsv1.3".into());
     let p = plan_ok(&o, server.port());
     let f = diag("localhost", server.port(), Some(&p));
@@ -606,8 +587,7 @@ fn cipher_refused() {
         .listener_config("tls", "ciphers ECDHE-RSA-AES256-GCM-SHA384")
         .start();
     let port = b.port("tls");
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.ciphers = Some("ECDHE-RSA-AES128-GCM-SHA256".into());
     // mosquitto's listener tls_version is a minimum: keep the client on TLS 1.2.
     o.tls.tls_max_version = Some("tlsv1.2".into());
@@ -626,9 +606,7 @@ fn cipher_refused() {
 #[test]
 fn tls_to_plain_port() {
     let port = Broker::shared().port("plain");
-    let mut o = opts();
-    with_ca(&mut o);
-    let p = plan_ok(&o, port);
+    let p = plan_ok(&ca_opts(), port);
     let f = diag("localhost", port, Some(&p));
     assert_has(
         &f,
@@ -655,8 +633,7 @@ fn plain_to_tls_port() {
 fn alpn_refused() {
     let pki = pki();
     let server = TlsServer::start(&pki.server_cert, &pki.server_key, &["-alpn", "not-mqtt"]);
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.tls_alpn = Some("mqtt".into());
     let p = plan_ok(&o, server.port());
     let f = diag("localhost", server.port(), Some(&p));
@@ -762,24 +739,21 @@ fn paho_mapping_connects_with_mtls_encrypted_key_and_pkcs12() {
     let (mtls, wrong_host) = (b.port("mtls"), b.port("wrong_host"));
     let pki = pki();
     let dir = TempDir::new("tls-paho-pw");
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.cert = Some(s(&pki.client_encrypted_cert));
     o.tls.key = Some(s(&pki.client_encrypted_key));
     o.tls.key_password_file = Some(password_file(&dir, "keypw.txt", KEY_PASSWORD));
     let p = plan_ok(&o, mtls);
     paho_connect("localhost", mtls, &p).expect("encrypted PEM key");
 
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     o.tls.pkcs12 = Some(s(&pki.client_p12));
     o.tls.key_password_file = Some(password_file(&dir, "p12pw.txt", P12_PASSWORD));
     let p = plan_ok(&o, mtls);
     paho_connect("localhost", mtls, &p).expect("PKCS#12 via memfd");
 
     // Host name verification is on by default, off with --insecure.
-    let mut o = opts();
-    with_ca(&mut o);
+    let mut o = ca_opts();
     let p = plan_ok(&o, wrong_host);
     assert!(
         paho_connect("localhost", wrong_host, &p).is_err(),

@@ -121,45 +121,24 @@ fn client_certificate_problems_are_named() {
     let ca = s(&pki.ca);
     let mtls = with(to(&broker, "mtls"), &["--cafile", &ca]);
     expect(&mtls, &[], 83, &["requires a client certificate", "--cert"]);
+    let cert_key = |cert: &std::path::Path, key: &std::path::Path| {
+        with(mtls.clone(), &["--cert", &s(cert), "--key", &s(key)])
+    };
     expect(
-        &with(
-            mtls.clone(),
-            &[
-                "--cert",
-                &s(&pki.client_untrusted_cert),
-                "--key",
-                &s(&pki.client_untrusted_key),
-            ],
-        ),
+        &cert_key(&pki.client_untrusted_cert, &pki.client_untrusted_key),
         &[],
         84,
         &["rejected"],
     );
     // Checked before connecting.
     expect(
-        &with(
-            mtls.clone(),
-            &[
-                "--cert",
-                &s(&pki.client_expired_cert),
-                "--key",
-                &s(&pki.client_expired_key),
-            ],
-        ),
+        &cert_key(&pki.client_expired_cert, &pki.client_expired_key),
         &[],
         1,
         &["expired", &s(&pki.client_expired_cert)],
     );
     expect(
-        &with(
-            mtls.clone(),
-            &[
-                "--cert",
-                &s(&pki.client_mismatch_cert),
-                "--key",
-                &s(&pki.client_mismatch_key),
-            ],
-        ),
+        &cert_key(&pki.client_mismatch_cert, &pki.client_mismatch_key),
         &[],
         1,
         &[&s(&pki.client_mismatch_cert), &s(&pki.client_mismatch_key)],
@@ -172,15 +151,7 @@ fn client_certificate_problems_are_named() {
         &["Both certfile and keyfile must be provided"],
     );
     expect(
-        &with(
-            mtls.clone(),
-            &[
-                "--cert",
-                &s(&pki.client_encrypted_cert),
-                "--key",
-                &s(&pki.client_encrypted_key),
-            ],
-        ),
+        &cert_key(&pki.client_encrypted_cert, &pki.client_encrypted_key),
         &[("MQTTS_KEY_PASSWORD", "not the password")],
         1,
         &[&s(&pki.client_encrypted_key)],
@@ -188,17 +159,8 @@ fn client_certificate_problems_are_named() {
     // The right password works.
     let ok = Run::prog(Prog::OursPub)
         .args(with(
-            mtls,
-            &[
-                "--cert",
-                &s(&pki.client_encrypted_cert),
-                "--key",
-                &s(&pki.client_encrypted_key),
-                "-t",
-                "x",
-                "-m",
-                "y",
-            ],
+            cert_key(&pki.client_encrypted_cert, &pki.client_encrypted_key),
+            &["-t", "x", "-m", "y"],
         ))
         .env("MQTTS_KEY_PASSWORD", KEY_PASSWORD)
         .run();

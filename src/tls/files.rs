@@ -171,7 +171,7 @@ fn load_certs(option: &str, path: &str) -> Result<Vec<X509>, Failure> {
 }
 
 /// Seconds until `t` (negative when past).
-fn secs_until(t: &Asn1TimeRef) -> Option<i64> {
+pub(crate) fn secs_until(t: &Asn1TimeRef) -> Option<i64> {
     let now = Asn1Time::days_from_now(0).ok()?;
     let d = now.diff(t).ok()?;
     Some(i64::from(d.days) * 86400 + i64::from(d.secs))
@@ -344,19 +344,24 @@ fn load_key(opts: &Options, path: &str) -> Result<(PKey<Private>, Option<Secret>
         })
 }
 
-/// Write `pem` to an unlinked in-memory file (close-on-exec, never on disk) and return
-/// it with its `/proc/self/fd/N` path, which paho can open by name.
-fn memfd_with(pem: &[u8]) -> Option<(std::fs::File, String)> {
+/// Write `data` to an unlinked in-memory file named `name` (never on disk; `flags` as for
+/// `memfd_create`, e.g. `MFD_CLOEXEC`) and return it with its `/proc/self/fd/N` path,
+/// which paho and OpenSSL can open by name.
+pub(super) fn memfd_with(
+    name: &std::ffi::CStr,
+    flags: libc::c_uint,
+    data: &[u8],
+) -> Option<(std::fs::File, String)> {
     use std::io::Write;
     use std::os::fd::FromRawFd;
     // SAFETY: valid NUL-terminated name; the returned fd is owned by the File below.
-    let fd = unsafe { libc::memfd_create(c"mqtts-client-identity".as_ptr(), libc::MFD_CLOEXEC) };
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
     if fd < 0 {
         return None;
     }
     // SAFETY: fd was just created and is not owned elsewhere.
     let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
-    f.write_all(pem).ok()?;
+    f.write_all(data).ok()?;
     let path = format!("/proc/self/fd/{fd}");
     std::path::Path::new(&path).exists().then_some((f, path))
 }
@@ -405,12 +410,13 @@ fn load_pkcs12(opts: &Options, path: &str, plan: &mut TlsPlan) -> Result<Identit
         key.private_key_to_pem_pkcs8()
             .map_err(|_| file_error(format!("Error: --pkcs12 {p}: cannot convert the key.")))?,
     );
-    let (file, fdpath) = memfd_with(&pem).ok_or_else(|| {
-        file_error(format!(
-            "Error: --pkcs12 {p}: cannot hand the key to paho (no memfd or /proc)."
-        ))
-        .and("Convert it with openssl pkcs12 and use --cert and --key.")
-    })?;
+    let (file, fdpath) =
+        memfd_with(c"mqtts-client-identity", libc::MFD_CLOEXEC, &pem).ok_or_else(|| {
+            file_error(format!(
+                "Error: --pkcs12 {p}: cannot hand the key to paho (no memfd or /proc)."
+            ))
+            .and("Convert it with openssl pkcs12 and use --cert and --key.")
+        })?;
     // Overwrite the in-process copy of the key PEM.
     pem.iter_mut().for_each(|b| *b = 0);
     plan._memfd = Some(Arc::new(file));

@@ -47,11 +47,12 @@ use std::sync::Arc;
 
 /// TLS files and options: missing/unreadable/not PEM, cert/key pairing, passwords,
 /// expired certificates, TLS option without TLS, unsupported options.
-pub const FILE_ERROR: i32 = 1;
+pub const FILE_ERROR: i32 = crate::exit::GENERAL;
 /// TCP refused, network/host unreachable, DNS failure, connect timeout.
-pub const NETWORK: i32 = 1;
-/// Plain MQTT to a port that expects TLS (mosquitto_pub exits 7 here).
-pub const PLAIN_TO_TLS_PORT: i32 = 7;
+pub const NETWORK: i32 = crate::exit::GENERAL;
+/// Plain MQTT to a port that expects TLS (mosquitto_pub exits 7 here: the connection is
+/// lost).
+pub const PLAIN_TO_TLS_PORT: i32 = crate::exit::CONN_LOST;
 /// TLS failed and the probe could not tell why (mosquitto's MOSQ_ERR_TLS).
 pub const TLS_FAILED: i32 = 8;
 /// The broker's certificate chain is not trusted by the CA file/dir/OS store.
@@ -418,7 +419,6 @@ pub fn diagnose_after(
     probe::diagnose_after(host, port, tls, Some(waited))
 }
 
-/// `true` for `localhost` and loopback addresses.
 /// "in 3 days", "in 1 day", "within a day" for an expiry `secs` from now.
 pub(crate) fn time_left(secs: i64) -> String {
     match secs / 86400 {
@@ -428,7 +428,8 @@ pub(crate) fn time_left(secs: i64) -> String {
     }
 }
 
-pub fn is_loopback_host(host: &str) -> bool {
+/// `true` for `localhost` (and `*.localhost`, `ip6-localhost`) and loopback addresses.
+fn is_loopback_host(host: &str) -> bool {
     let h = host
         .trim_end_matches('.')
         .trim_start_matches('[')

@@ -45,9 +45,32 @@ fn look(ssl: *mut openssl_sys::SSL) {
     }
     // SAFETY: a non-null, owned X509 pointer (see above).
     let cert = unsafe { openssl::x509::X509::from_ptr(cert) };
-    if let Some(line) = super::probe::expiry_warning(&w.host, w.port, &cert, w.window) {
-        eprintln!("{line}");
+    if let Some(line) = expiry_warning(&w.host, w.port, &cert, w.window) {
+        // Not eprintln!: a panic here (stderr a closed pipe) would abort inside paho's
+        // call to SSL_connect.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{line}");
     }
+}
+
+/// A warning when the broker's certificate `leaf` expires within `window`.
+fn expiry_warning(
+    host: &str,
+    port: u16,
+    leaf: &openssl::x509::X509Ref,
+    window: std::time::Duration,
+) -> Option<String> {
+    let secs = super::files::secs_until(leaf.not_after())?;
+    if secs < 0 || secs as u64 >= window.as_secs() {
+        return None;
+    }
+    Some(format!(
+        "Warning: the certificate of {} port {port} ({}) expires on {} ({}).",
+        super::files::printable(host),
+        super::files::name(leaf.subject_name()),
+        leaf.not_after(),
+        super::time_left(secs)
+    ))
 }
 
 type SslConnect = unsafe extern "C" fn(*mut openssl_sys::SSL) -> libc::c_int;

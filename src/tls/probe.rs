@@ -8,7 +8,7 @@ use openssl::asn1::Asn1Time;
 use openssl::ssl::{
     HandshakeError, Ssl, SslContext, SslContextBuilder, SslMethod, SslStream, SslVerifyMode,
 };
-use openssl::x509::{X509, X509VerifyResult};
+use openssl::x509::{X509, X509Ref, X509VerifyResult};
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Mutex;
@@ -409,28 +409,6 @@ fn handshake(host: &str, tcp: TcpStream, s: &Settings) -> Result<Outcome, String
     })
 }
 
-/// A warning when the broker's certificate `leaf` expires within `window`.
-pub(crate) fn expiry_warning(
-    host: &str,
-    port: u16,
-    leaf: &X509Ref,
-    window: std::time::Duration,
-) -> Option<String> {
-    let now = Asn1Time::days_from_now(0).ok()?;
-    let d = now.diff(leaf.not_after()).ok()?;
-    let secs = i64::from(d.days) * 86400 + i64::from(d.secs);
-    if secs < 0 || secs as u64 >= window.as_secs() {
-        return None;
-    }
-    Some(format!(
-        "Warning: the certificate of {} port {port} ({}) expires on {} ({}).",
-        printable(host),
-        name(leaf.subject_name()),
-        leaf.not_after(),
-        super::time_left(secs)
-    ))
-}
-
 /// Plain MQTT failed: is the port a TLS port?
 fn plain(h: &str, port: u16, addr: SocketAddr, tcp: TcpStream) -> Failure {
     let s = Settings {
@@ -546,8 +524,6 @@ fn cert_names(c: &X509Ref) -> String {
     }
     out
 }
-
-use openssl::x509::X509Ref;
 
 // X509_V_ERR_* values.
 const V_NOT_YET_VALID: i32 = 9;

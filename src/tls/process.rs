@@ -9,7 +9,6 @@
 //! its configuration file only once.
 
 use super::TlsVersion;
-use std::io::Write;
 use std::sync::Once;
 
 static INIT: Once = Once::new();
@@ -114,20 +113,11 @@ pub(crate) fn generate(
 /// inherited by child processes, so the path means the same file there. Falls back to
 /// a file in a private temporary directory.
 fn write_config(text: &str) -> Option<String> {
-    // SAFETY: memfd_create with a valid NUL-terminated name; the fd is owned below.
-    let fd = unsafe { libc::memfd_create(c"mqtts-openssl.cnf".as_ptr(), 0) };
-    if fd >= 0 {
-        use std::os::fd::FromRawFd;
-        // SAFETY: fd was just returned by memfd_create and is owned by nobody else.
-        let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
-        if f.write_all(text.as_bytes()).is_ok() {
-            let path = format!("/proc/self/fd/{fd}");
-            if std::path::Path::new(&path).exists() {
-                // Kept open for the life of the process.
-                std::mem::forget(f);
-                return Some(path);
-            }
-        }
+    // Not close-on-exec: children read the same file through the same path.
+    if let Some((f, path)) = super::files::memfd_with(c"mqtts-openssl.cnf", 0, text.as_bytes()) {
+        // Kept open for the life of the process.
+        std::mem::forget(f);
+        return Some(path);
     }
     let dir = std::env::temp_dir().join(format!("mqtts-{}", std::process::id()));
     {

@@ -35,8 +35,8 @@
 
 use super::pki::{Pki, pki};
 use super::{
-    LOOPBACK, TempDir, die_with_parent, forget_pid, free_port, free_ports, is_root, kill_at_exit,
-    port_accepts, remove_at_exit, send_signal, wait_until,
+    LOOPBACK, TempDir, die_with_parent, forget_pid, free_port, free_ports, is_root, kill_and_reap,
+    kill_at_exit, port_accepts, remove_at_exit, send_signal, wait_until,
 };
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -736,10 +736,6 @@ impl TlsServer {
 
 impl Drop for TlsServer {
     fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-            forget_pid(c.id());
-        }
+        kill_and_reap(self.child.take());
     }
 }

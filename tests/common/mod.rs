@@ -177,6 +177,15 @@ pub fn forget_pid(pid: u32) {
     with_exit_cleanup(|c| c.pids.retain(|p| *p != pid as i32));
 }
 
+/// Kills and reaps `child` if there is one (the drop of a server or a background run).
+pub fn kill_and_reap(child: Option<std::process::Child>) {
+    if let Some(mut c) = child {
+        let _ = c.kill();
+        let _ = c.wait();
+        forget_pid(c.id());
+    }
+}
+
 /// Makes a spawned child die with SIGKILL when the thread that spawned it exits (on Linux the
 /// "parent" of `PR_SET_PDEATHSIG` is the spawning thread). Test threads live as long as the test,
 /// so a child started by a test cannot outlive the test process even if it is SIGKILLed.

@@ -11,7 +11,9 @@
 //!   [`help_line_to_mosquitto`]: output normalisers (spec §8 drift, v5 assigned ids).
 
 use super::broker::Broker;
-use super::{TempDir, die_with_parent, forget_pid, kill_at_exit, remove_at_exit, send_signal};
+use super::{
+    TempDir, die_with_parent, forget_pid, kill_and_reap, kill_at_exit, remove_at_exit, send_signal,
+};
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{Read, Write};
@@ -583,11 +585,7 @@ impl Background {
 
 impl Drop for Background {
     fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-            forget_pid(c.id());
-        }
+        kill_and_reap(self.child.take());
     }
 }
 
