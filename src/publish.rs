@@ -150,7 +150,7 @@ impl Tracer {
             }
             self.publishes_shown += 1;
         }
-        if let Some(line) = d.line(ev, topic, mid, 0) {
+        if let Some(line) = d.line(ev, topic, mid) {
             let _ = writeln!(self.out, "{line}");
             if self.tty {
                 let _ = self.out.flush();

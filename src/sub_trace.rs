@@ -205,7 +205,7 @@ impl SubTrace {
             }
             (Kind::Publish, true) => {
                 let topic = self.clear_topics.pop_front().unwrap_or_default();
-                let line = d.line(ev, &topic, ev.msgid, 0).unwrap_or_default();
+                let line = d.line(ev, &topic, ev.msgid).unwrap_or_default();
                 let slot = self.queue.iter_mut().find_map(|i| match i {
                     Item::Slot(p) if matches!(p.clear, Some(None)) => Some(p),
                     _ => None,
@@ -229,7 +229,7 @@ impl SubTrace {
                 vec![line]
             }
             (Kind::Puback, true) => {
-                let line = d.line(ev, "", ev.msgid, 0).unwrap_or_default();
+                let line = d.line(ev, "", ev.msgid).unwrap_or_default();
                 let at = self.queue.iter().position(
                     |i| matches!(i, Item::Slot(p) if p.ack == Some((Kind::Puback, ev.msgid))),
                 );
@@ -243,7 +243,7 @@ impl SubTrace {
                 }
                 vec![line]
             }
-            _ => d.line(ev, "", ev.msgid, 0).into_iter().collect(),
+            _ => d.line(ev, "", ev.msgid).into_iter().collect(),
         };
         self.queue.extend(lines.into_iter().map(Item::Line));
         if ev.sent {
@@ -389,7 +389,6 @@ impl SubTrace {
                 },
                 "",
                 mid,
-                0,
             );
             let at = self.queue.iter().rposition(|i| match (i, &ack_line) {
                 (Item::Line(l), Some(a)) => l == a,

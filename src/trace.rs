@@ -202,15 +202,6 @@ pub fn install<T: Send + 'static>(client_id: &str, tx: Sender<T>, wrap: fn(Packe
     }
 }
 
-/// The reason code to show for a received acknowledgement: the packet's, else the result's.
-fn ack_code(ev: &PacketEvent, from_result: u8) -> i32 {
-    if ev.rc != 0 {
-        ev.rc
-    } else {
-        from_result.into()
-    }
-}
-
 /// Formats mosquitto's debug lines (`Client <id> sending …`).
 #[derive(Clone, Debug, Default)]
 pub struct Debug {
@@ -230,10 +221,8 @@ impl Debug {
 
     /// mosquitto's line for packet `ev`. `topic` and `mid` complete PUBLISH lines, whose
     /// topic paho does not trace and whose QoS 0 mid mosquitto counts itself.
-    /// `ack_rc` is the v5 reason code of a received PUBACK/PUBCOMP as the request's result
-    /// gave it (0 on v3, and for successes, which paho does not report); the code read off
-    /// the packet (`ev.rc`) wins when there is one.
-    pub fn line(&self, ev: &PacketEvent, topic: &str, mid: u16, ack_rc: u8) -> Option<String> {
+    /// A received PUBACK/PUBCOMP shows `ev.rc`, its v5 reason code read off the packet.
+    pub fn line(&self, ev: &PacketEvent, topic: &str, mid: u16) -> Option<String> {
         let who = self.who();
         let dir = if ev.sent { "sending" } else { "received" };
         Some(match (ev.kind, ev.sent) {
@@ -247,8 +236,7 @@ impl Debug {
             (Kind::Puback, false) => {
                 format!(
                     "Client {who} received PUBACK (Mid: {}, RC:{})",
-                    ev.msgid,
-                    ack_code(ev, ack_rc)
+                    ev.msgid, ev.rc
                 )
             }
             (Kind::Pubrec, true) => format!("Client {who} sending PUBREC (m{}, rc0)", ev.msgid),
@@ -259,8 +247,7 @@ impl Debug {
             (Kind::Pubcomp, false) => {
                 format!(
                     "Client {who} received PUBCOMP (Mid: {}, RC:{})",
-                    ev.msgid,
-                    ack_code(ev, ack_rc)
+                    ev.msgid, ev.rc
                 )
             }
             (Kind::Suback, false) => format!("Client {who} received SUBACK"),
@@ -369,13 +356,14 @@ mod tests {
             "20261123 032542.228 5 probe-1 -> PUBLISH qos: 0 retained: 0 rc: 0 payload len(4): ping",
         );
         assert_eq!(
-            d.line(&e, "a/b", 1, 0).unwrap(),
+            d.line(&e, "a/b", 1).unwrap(),
             "Client null sending PUBLISH (d0, q0, r0, m1, 'a/b', ... (4 bytes))"
         );
-        let e = p("20261123 032542.228 5 probe-1 <- PUBACK msgid: 1");
+        let mut e = p("20261123 032542.228 5 probe-1 <- PUBACK msgid: 1");
+        e.rc = 16;
         let d = Debug { id: "x".into() };
         assert_eq!(
-            d.line(&e, "", 0, 16).unwrap(),
+            d.line(&e, "", 0).unwrap(),
             "Client x received PUBACK (Mid: 1, RC:16)"
         );
         assert_eq!(
