@@ -101,9 +101,6 @@ impl Connection {
     /// Create the client for `plan`. `signals`: deliver SIGINT/SIGTERM as events.
     pub fn new(plan: &Plan, debug: bool, signals: bool) -> Result<Connection, Failure> {
         init_paho();
-        if let Some(tls) = &plan.tls {
-            crate::tls::configure_process(tls);
-        }
         let (tx, rx) = channel();
         if signals {
             route_signals(tx.clone());

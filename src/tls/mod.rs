@@ -5,9 +5,9 @@
 //! - [`plan`] decides whether the connection is TLS (mosquitto 2.0's rules plus "any TLS
 //!   option means TLS or an error"), rejects options mqtts cannot honour, and checks the
 //!   files before connecting (readable, PEM, key matches cert, key password, expiry);
-//! - [`configure_process`] makes OpenSSL enforce `--tls-version`/`--tls-max-version`
-//!   (paho's `ssl_version` is a no-op on OpenSSL 3). [`plan`] already calls it, because
-//!   OpenSSL reads its configuration at its first use, which is `plan`'s file checks;
+//! - [`plan`] also makes OpenSSL enforce `--tls-version`/`--tls-max-version` for the
+//!   whole process (paho's `ssl_version` is a no-op on OpenSSL 3): OpenSSL reads its
+//!   configuration at its first use, which is `plan`'s file checks (see `process`);
 //! - [`TlsPlan::ssl_options`] builds paho's options (host name verification on unless
 //!   `--insecure`);
 //! - [`diagnose`] names the cause after paho reports a connect failure (a plain TCP
@@ -349,15 +349,6 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
         );
     }
     Ok(Some(plan))
-}
-
-/// Run once, before the first paho client is created (process-wide OpenSSL settings):
-/// points `OPENSSL_CONF` at a generated configuration that includes the system one and
-/// sets `MinProtocol`/`MaxProtocol`. [`plan`] already did this; calling it again does
-/// nothing. Call it while the process is single-threaded (it sets an environment
-/// variable).
-pub fn configure_process(plan: &TlsPlan) {
-    process::init(plan.min_version, plan.max_version);
 }
 
 impl TlsPlan {
