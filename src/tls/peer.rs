@@ -32,6 +32,13 @@ pub fn watch(host: &str, port: u16, window: std::time::Duration) {
     }
 }
 
+/// Stop watching (the connection failed; a diagnosis makes handshakes of its own).
+pub(crate) fn forget() {
+    if let Ok(mut w) = WATCH.lock() {
+        *w = None;
+    }
+}
+
 /// The handshake on `ssl` has succeeded: warn if its peer certificate expires soon.
 fn look(ssl: *mut openssl_sys::SSL) {
     let Some(w) = WATCH.lock().ok().and_then(|mut g| g.take()) else {

@@ -47,6 +47,8 @@ pub(crate) fn diagnose_after(
 }
 
 pub(crate) fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure {
+    // The probes' own handshakes are not the connection the expiry warning is about.
+    super::peer::forget();
     let h = printable(host);
     if host.starts_with('/') {
         // --unix PATH
