@@ -13,6 +13,8 @@ pub const CONN_LOST: i32 = 7;
 /// A received topic is not valid UTF-8 (MOSQ_ERR_MALFORMED_UTF8; see
 /// `connection::paho_guard`).
 pub const MALFORMED_UTF8: i32 = 18;
+/// A publish larger than the broker's Maximum Packet Size (MOSQ_ERR_OVERSIZE_PACKET).
+pub const OVERSIZE_PACKET: i32 = 25;
 /// `-W` timeout after CONNACK (MOSQ_ERR_TIMEOUT).
 pub const TIMEOUT: i32 = 27;
 /// `-W` or a signal before CONNACK (`exit(-1)` in mosquitto_sub).

@@ -258,6 +258,11 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     drain(&mut conn, &mut tr);
     let connack = connected?;
     let retain = opts.retain && retain_allowed(&connack, opts.quiet);
+    // v5: the largest packet the broker accepts (CONNACK Maximum Packet Size).
+    let broker_max = connack
+        .properties()
+        .get_int(mqtt::PropertyCode::MaximumPacketSize)
+        .map(|v| v as u32 as usize);
 
     let props = plan::properties(opts, "publish")?;
     abort_guard::install(opts.quiet);
@@ -294,11 +299,27 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         Ok(())
     } else if source == MessageSource::StdinLine {
         let window = line_window(opts.qos, opts.max_inflight);
-        line_loop(&mut conn, &mut tr, &mut pending, &make, window, opts.quiet)
+        let limit = Limit {
+            broker_max,
+            v5: plan.is_v5(),
+        };
+        line_loop(
+            &mut conn,
+            &mut tr,
+            &mut pending,
+            &make,
+            window,
+            limit,
+            opts.quiet,
+        )
     } else {
         // The last publish takes the payload itself (one copy less of up to 256 MB).
         let payload = std::cell::RefCell::new(payload);
-        repeat_loop(&mut conn, &mut tr, &mut pending, opts, |last| {
+        let limit = Limit {
+            broker_max,
+            v5: plan.is_v5(),
+        };
+        repeat_loop(&mut conn, &mut tr, &mut pending, opts, limit, |last| {
             make(if last {
                 std::mem::take(&mut *payload.borrow_mut())
             } else {
@@ -315,6 +336,52 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     drain(&mut conn, &mut tr);
     tr.finish();
     Ok(exit::OK)
+}
+
+/// mosquitto's message for a publish larger than the broker's Maximum Packet Size.
+const OVERSIZE: &str = "Error: Packet larger than supported by the server.";
+
+/// What limits the size of one PUBLISH.
+#[derive(Clone, Copy)]
+struct Limit {
+    /// The broker's Maximum Packet Size (v5 CONNACK), if it gave one.
+    broker_max: Option<usize>,
+    v5: bool,
+}
+
+impl Limit {
+    /// The PUBLISH's remaining length: topic, packet id, v5 properties (with their length
+    /// field, as mosquitto counts them), payload.
+    fn remaining_length(&self, m: &mqtt::Message) -> usize {
+        let id = if m.qos() == mqtt::QoS::AtMostOnce {
+            0
+        } else {
+            2
+        };
+        let props = if self.v5 {
+            m.properties().byte_len()
+        } else {
+            0
+        };
+        2 + m.topic().len() + id + props + m.payload().len()
+    }
+
+    /// Whether the packet exceeds the broker's maximum, counted as mosquitto's library
+    /// counts it (remaining length and its own length bytes, not the first header byte),
+    /// so that the same messages are refused.
+    fn too_big_for_broker(&self, m: &mqtt::Message) -> bool {
+        let Some(max) = self.broker_max else {
+            return false;
+        };
+        let remaining = self.remaining_length(m);
+        let length_bytes = match remaining {
+            0..=127 => 1,
+            128..=16_383 => 2,
+            16_384..=2_097_151 => 3,
+            _ => 4,
+        };
+        length_bytes + remaining > max
+    }
 }
 
 /// `-r` against a v5 broker whose CONNACK says Retain Available = 0: like mosquitto_pub
@@ -359,6 +426,7 @@ fn repeat_loop(
     tr: &mut Tracer,
     pending: &mut Pending,
     opts: &Options,
+    limit: Limit,
     message: impl Fn(bool) -> mqtt::Message,
 ) -> Result<(), Failure> {
     for i in 0..opts.repeat.max(1) {
@@ -375,14 +443,7 @@ fn repeat_loop(
         let bytes = m.payload().len();
         // The whole packet must fit MQTT's largest remaining length, or mosquitto's
         // library refuses the publish: a message, no PUBLISH, DISCONNECT, exit 0.
-        // (v5: the properties with their length, as mosquitto counts them.)
-        let header = 2 + m.topic().len() + if opts.qos > 0 { 2 } else { 0 };
-        let props = if opts.protocol == Protocol::V5 {
-            m.properties().byte_len()
-        } else {
-            0
-        };
-        if header + props + bytes > MAX_PAYLOAD {
+        if limit.remaining_length(&m) > MAX_PAYLOAD {
             // mosquitto logs the PUBLISH before its library finds it too large.
             tr.show(&PacketEvent {
                 sent: true,
@@ -397,6 +458,15 @@ fn repeat_loop(
             if !opts.quiet {
                 let _ = tr.out.flush();
                 eprintln!("Error: Message payload is too large.");
+            }
+            return Ok(());
+        }
+        // Larger than the broker accepts: mosquitto's library refuses it too, and
+        // mosquitto_pub then disconnects and exits 0 without a word; we say why.
+        if limit.too_big_for_broker(&m) {
+            if !opts.quiet {
+                let _ = tr.out.flush();
+                eprintln!("{OVERSIZE}");
             }
             return Ok(());
         }
@@ -620,6 +690,7 @@ fn line_loop(
     pending: &mut Pending,
     make: &dyn Fn(Vec<u8>) -> mqtt::Message,
     window: usize,
+    limit: Limit,
     quiet: bool,
 ) -> Result<(), Failure> {
     abort_guard::LINES.store(true, Ordering::Relaxed);
@@ -661,7 +732,14 @@ fn line_loop(
             wait_until(conn, tr, pending, left, quiet).map_err(|()| gone(conn, pending))?;
         }
         let bytes = line.len();
-        let token = conn.client.publish(make(line));
+        let m = make(line);
+        if limit.too_big_for_broker(&m) {
+            // mosquitto_pub ends at once with this error (25, MOSQ_ERR_OVERSIZE_PACKET);
+            // the lines before it are confirmed first.
+            wait_until(conn, tr, pending, 0, quiet).map_err(|()| gone(conn, pending))?;
+            return Err(Failure::new(exit::OVERSIZE_PACKET, OVERSIZE));
+        }
+        let token = conn.client.publish(m);
         let tag = if pending.quiet {
             conn.track_quietly(token)
         } else {

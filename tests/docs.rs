@@ -165,7 +165,12 @@ fn exit_status_lists_the_exit_codes() {
         // mosquitto_sub), so 7 is mqtts-pub's (a missed keepalive is a lost connection
         // there too); -W and early signals are mqtts-sub's.
         let codes = match client {
-            Client::Pub => vec![exit::OK, exit::GENERAL, exit::CONN_LOST],
+            Client::Pub => vec![
+                exit::OK,
+                exit::GENERAL,
+                exit::CONN_LOST,
+                exit::OVERSIZE_PACKET,
+            ],
             Client::Sub => vec![exit::OK, exit::GENERAL, exit::TIMEOUT, exit::BEFORE_CONNACK],
         };
         // One stable code per TLS failure class (src/tls), in both pages.

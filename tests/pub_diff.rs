@@ -1015,6 +1015,65 @@ fn retain_not_available() {
     }
 }
 
+/// A v5 broker with a Maximum Packet Size: a larger message is not sent. One-shot: like
+/// mosquitto_pub, DISCONNECT and exit 0 (mqtts-pub also says why); -l: mosquitto's error
+/// and exit 25 (MOSQ_ERR_OVERSIZE_PACKET). The boundary is mosquitto's (100 accepted,
+/// 101 refused, counted as its library counts).
+#[test]
+fn broker_maximum_packet_size() {
+    let b = Broker::builder()
+        .tls12only(false)
+        .listener_config("plain", "max_packet_size 100")
+        .start();
+    let topic = unique_topic("maxpacket");
+    // Remaining length of a v5 QoS 1 PUBLISH: topic length field, topic, packet id,
+    // property length (0), payload; plus 1 length byte below 128.
+    let fits = 100 - 1 - (2 + topic.len() + 2 + 1);
+    let one_shot = |payload: usize| {
+        let mut a = b.client_args("plain");
+        let m = "x".repeat(payload);
+        a.extend(["-V", "5", "-d", "-q", "1", "-t", &topic, "-m", &m].map(String::from));
+        a
+    };
+    let (o, t) = both_args(&one_shot(fits));
+    assert_eq!((o.code, t.code), (Some(0), Some(0)), "{o}\n{t}");
+    assert_eq!(norm(&o), norm(&t), "{o}\n{t}");
+    assert!(o.stdout_str().contains("sending PUBLISH"), "{o}");
+    assert!(o.stderr.is_empty(), "{o}");
+    // One byte more: mosquitto_pub 2.0.11 aborts here (assertion in log__printf, status
+    // 134); 2.0.20's library refuses the publish and mosquitto_pub disconnects with 0.
+    let o = ours_pub(one_shot(fits + 1));
+    assert_eq!(o.code, Some(0), "{o}");
+    let out = o.stdout_str();
+    assert!(
+        !out.contains("sending PUBLISH") && out.ends_with("sending DISCONNECT\n"),
+        "{o}"
+    );
+    assert_eq!(
+        o.stderr_str(),
+        "Error: Packet larger than supported by the server.\n",
+        "{o}"
+    );
+    let mut a = b.client_args("plain");
+    a.extend(["-V", "5", "-d", "-q", "1", "-t", &topic, "-l"].map(String::from));
+    let input = format!("short\n{}\nnever\n", "x".repeat(fits + 1));
+    // (mosquitto_pub 2.0.11 aborts here too; 2.0.20 prints this error and exits 25.)
+    let o = Run::prog(Prog::OursPub).args(&a).stdin(input).run();
+    assert_eq!(o.code, Some(25), "{o}");
+    assert_eq!(
+        o.stderr_str(),
+        "Error: Packet larger than supported by the server.\n",
+        "{o}"
+    );
+    // The line before was published and confirmed; the one after was not read.
+    let out = o.stdout_str();
+    assert!(
+        out.contains("(5 bytes))\n") && out.contains("received PUBACK (Mid: 1"),
+        "{o}"
+    );
+    assert!(!out.contains("m2,"), "{o}");
+}
+
 #[test]
 fn v5_refused_publish_warns_with_the_mid() {
     let dir = TempDir::new("pub-acl");
