@@ -507,12 +507,11 @@ pub fn exit_now(code: i32) -> ! {
 
 /// `-A`: bind the local end of outgoing connections.
 ///
-/// paho.mqtt.c creates and connects its sockets itself and has no bind option. The C
-/// library is linked statically into this program, so its calls to `connect(2)` resolve
-/// to the `connect` defined here, which binds the socket to the `-A` address first (as
-/// libmosquitto does: every address the name resolves to is tried in turn) and then
-/// makes the real system call. Without `-A` it is the plain system call.
-mod bind {
+/// paho.mqtt.c creates and connects its sockets itself and has no bind option. Its calls
+/// to `connect(2)` go through [`crate::seams`], which calls [`bind::before_connect`]: the
+/// socket is bound to the `-A` address first (as libmosquitto does: every address the
+/// name resolves to is tried in turn). Without `-A` nothing is bound.
+pub(crate) mod bind {
     use crate::exit::{self, Failure};
     use std::net::{SocketAddr, ToSocketAddrs};
     use std::sync::OnceLock;
@@ -570,35 +569,28 @@ mod bind {
         (ss, len as libc::socklen_t)
     }
 
-    /// `connect(2)` for the whole program (see the module comment).
+    /// Bind `fd` to the `-A` address before it connects to `addr` (called by the
+    /// `connect` seam). False when no address could be bound (errno says why).
     ///
     /// # Safety
-    /// The contract of `connect(2)`: `addr` points to `len` readable bytes.
-    #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn connect(
-        fd: libc::c_int,
-        addr: *const libc::sockaddr,
-        len: libc::socklen_t,
-    ) -> libc::c_int {
-        crate::tap::watch(fd);
-        if let Some(binds) = ADDRS.get()
-            && !addr.is_null()
-        {
-            // SAFETY: the caller passes a valid socket address.
-            let family = libc::c_int::from(unsafe { (*addr).sa_family });
-            if family == libc::AF_INET || family == libc::AF_INET6 {
-                let bound = binds.iter().any(|b| {
-                    let (ss, l) = raw(b);
-                    // SAFETY: a valid sockaddr of length `l`.
-                    unsafe { libc::bind(fd, (&ss as *const libc::sockaddr_storage).cast(), l) == 0 }
-                });
-                if !bound {
-                    return -1;
-                }
-            }
+    /// `addr` is null or points to a valid socket address.
+    pub unsafe fn before_connect(fd: libc::c_int, addr: *const libc::sockaddr) -> bool {
+        let Some(binds) = ADDRS.get() else {
+            return true;
+        };
+        if addr.is_null() {
+            return true;
         }
-        // SAFETY: the real system call with the caller's arguments.
-        unsafe { libc::syscall(libc::SYS_connect, fd, addr, len) as libc::c_int }
+        // SAFETY: the caller passes a valid socket address.
+        let family = libc::c_int::from(unsafe { (*addr).sa_family });
+        if family != libc::AF_INET && family != libc::AF_INET6 {
+            return true;
+        }
+        binds.iter().any(|b| {
+            let (ss, l) = raw(b);
+            // SAFETY: a valid sockaddr of length `l`.
+            unsafe { libc::bind(fd, (&ss as *const libc::sockaddr_storage).cast(), l) == 0 }
+        })
     }
 }
 

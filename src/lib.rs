@@ -14,6 +14,7 @@ pub mod format;
 pub mod options;
 pub mod plan;
 pub mod publish;
+pub mod seams;
 pub mod sub_trace;
 pub mod subscribe;
 pub mod tap;

@@ -5,10 +5,9 @@
 //! the request's callback and drops a successful one such as 16 "no matching subscribers")
 //! and the DUP flag of a received PUBLISH. Both are in the packets themselves.
 //!
-//! paho is linked statically, so its calls to `recv(2)` (plain TCP) and `SSL_read` (TLS)
-//! resolve to the functions defined here, which make the real call and then show the bytes
-//! to a small MQTT framer when they came from paho's connection (the socket our
-//! `connect` hook saw last, see [`watch`]). The framer keeps one record per received
+//! paho's calls to `recv(2)` (plain TCP) and `SSL_read` (TLS) go through
+//! [`crate::seams`], which shows the bytes to a small MQTT framer here when they came from
+//! paho's connection (the socket the `connect` seam saw last, see [`watch`]). The framer keeps one record per received
 //! packet: its type, DUP flag, packet id and reason code. [`take`] hands the trace the
 //! record of the packet a trace line is about; paho reads one packet at a time and traces
 //! it before reading the next, so records are at most a packet ahead of the lines.
@@ -70,7 +69,13 @@ pub fn take(kind: u8) -> Option<Seen> {
     None
 }
 
-fn feed(fd: i32, bytes: &[u8]) {
+/// Whether the tap records (the seams skip it otherwise).
+pub(crate) fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// Bytes paho read from `fd` (called by the `recv`/`SSL_read` seams).
+pub(crate) fn feed(fd: i32, bytes: &[u8]) {
     if bytes.is_empty() || fd != WATCHED.load(Ordering::Relaxed) {
         return;
     }
@@ -175,99 +180,6 @@ impl Default for Framer {
     fn default() -> Self {
         Framer::new()
     }
-}
-
-/// `recv(2)` for the whole program: the system call, then the bytes to the framer.
-///
-/// # Safety
-/// The contract of `recv(2)`: `buf` points to `len` writable bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn recv(
-    fd: libc::c_int,
-    buf: *mut libc::c_void,
-    len: libc::size_t,
-    flags: libc::c_int,
-) -> libc::ssize_t {
-    // SAFETY: the real system call with the caller's arguments (recv = recvfrom without
-    // an address).
-    let n = unsafe {
-        libc::syscall(
-            libc::SYS_recvfrom,
-            fd,
-            buf,
-            len,
-            flags,
-            std::ptr::null_mut::<libc::sockaddr>(),
-            std::ptr::null_mut::<libc::socklen_t>(),
-        )
-    } as libc::ssize_t;
-    if n > 0 && flags & libc::MSG_PEEK == 0 && ENABLED.load(Ordering::Relaxed) {
-        // SAFETY: the kernel wrote `n` bytes to `buf`.
-        feed(fd, unsafe {
-            std::slice::from_raw_parts(buf.cast::<u8>(), n as usize)
-        });
-    }
-    n
-}
-
-unsafe extern "C" {
-    /// libssl's descriptor of an SSL object (not bound by openssl-sys).
-    fn SSL_get_fd(ssl: *const openssl_sys::SSL) -> libc::c_int;
-}
-
-/// The address of `name` in the libraries loaded after this program, i.e. the library
-/// function that a definition of the same name in this program hides (libssl's `SSL_read`
-/// behind ours), looked up once into `cache`; 0 when there is none.
-pub(crate) fn next_symbol(
-    cache: &'static std::sync::OnceLock<usize>,
-    name: &std::ffi::CStr,
-) -> usize {
-    *cache.get_or_init(|| {
-        // SAFETY: a lookup of a symbol by a NUL-terminated name.
-        unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) as usize }
-    })
-}
-
-/// The descriptor of a TLS connection (-1 when it has none).
-pub(crate) fn ssl_fd(ssl: *mut openssl_sys::SSL) -> libc::c_int {
-    // SAFETY: callers pass a live SSL object (the one libssl was just called with).
-    unsafe { SSL_get_fd(ssl) }
-}
-
-type SslRead =
-    unsafe extern "C" fn(*mut openssl_sys::SSL, *mut libc::c_void, libc::c_int) -> libc::c_int;
-
-/// libssl's own `SSL_read`, found once.
-fn real_ssl_read() -> Option<SslRead> {
-    static REAL: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let p = crate::tap::next_symbol(&REAL, c"SSL_read");
-    // SAFETY: when found, the symbol is libssl's SSL_read, whose type is `SslRead`.
-    (p != 0).then(|| unsafe { std::mem::transmute::<usize, SslRead>(p) })
-}
-
-/// `SSL_read` for the whole program: libssl's, then the bytes to the framer.
-///
-/// # Safety
-/// The contract of `SSL_read`: a valid `ssl`, `buf` pointing to `num` writable bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn SSL_read(
-    ssl: *mut openssl_sys::SSL,
-    buf: *mut libc::c_void,
-    num: libc::c_int,
-) -> libc::c_int {
-    let Some(real) = real_ssl_read() else {
-        return -1;
-    };
-    // SAFETY: the caller's arguments, passed on unchanged.
-    let n = unsafe { real(ssl, buf, num) };
-    if n > 0 && ENABLED.load(Ordering::Relaxed) {
-        let fd = ssl_fd(ssl);
-        // SAFETY: libssl wrote `n` bytes to `buf`.
-        feed(fd, unsafe {
-            std::slice::from_raw_parts(buf.cast::<u8>(), n as usize)
-        });
-    }
-    n
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@
 //!
 //! What: while a TLS connect is under way ([`arm`]), the first `SSL_write` on paho's
 //! connection (CONNECT, right after the handshake) is followed by setting `TCP_QUICKACK`
-//! on its socket. paho is linked statically, so its `SSL_write` (TLS) and `writev` (TCP)
-//! calls resolve to the functions defined here, which make the real call and then do that.
+//! on its socket. paho's `SSL_write` (TLS) and `writev` (TCP) calls go through
+//! [`crate::seams`], which makes the real call and then calls [`written`].
 //! The option takes the socket out of delayed-ACK mode, so the kernel acknowledges the
 //! tickets as they arrive (or at once, if one is already waiting), the broker sends the
 //! rest straight away, and CONNACK comes within a round trip. Nothing else changes: the
@@ -60,8 +60,14 @@ pub fn after_next_write() {
     }
 }
 
-/// A write of `n` bytes to `fd` has been made: quick-ACK if armed and it is paho's socket.
-fn written(fd: libc::c_int, n: isize) {
+/// Whether a quick-ACK is waiting for the next write.
+pub(crate) fn armed() -> bool {
+    ARMED.load(Ordering::Relaxed)
+}
+
+/// A write of `n` bytes to `fd` has been made (the `writev`/`SSL_write` seams): quick-ACK
+/// if armed and it is paho's socket.
+pub(crate) fn written(fd: libc::c_int, n: isize) {
     if n > 0
         && ARMED.load(Ordering::Relaxed)
         && fd == crate::tap::watched()
@@ -69,55 +75,6 @@ fn written(fd: libc::c_int, n: isize) {
     {
         quick_ack(fd);
     }
-}
-
-/// `writev(2)` for the whole program (paho writes TCP packets with it): the system call,
-/// then [`written`].
-///
-/// # Safety
-/// The contract of `writev(2)`: `iov` points to `cnt` valid iovecs.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn writev(
-    fd: libc::c_int,
-    iov: *const libc::iovec,
-    cnt: libc::c_int,
-) -> libc::ssize_t {
-    // SAFETY: the real system call with the caller's arguments.
-    let n = unsafe { libc::syscall(libc::SYS_writev, fd, iov, cnt) } as libc::ssize_t;
-    written(fd, n);
-    n
-}
-
-type SslWrite =
-    unsafe extern "C" fn(*mut openssl_sys::SSL, *const libc::c_void, libc::c_int) -> libc::c_int;
-
-/// libssl's own `SSL_write`, found once.
-fn real_ssl_write() -> Option<SslWrite> {
-    static REAL: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let p = crate::tap::next_symbol(&REAL, c"SSL_write");
-    // SAFETY: when found, the symbol is libssl's SSL_write, whose type is `SslWrite`.
-    (p != 0).then(|| unsafe { std::mem::transmute::<usize, SslWrite>(p) })
-}
-
-/// `SSL_write` for the whole program: libssl's, then [`written`].
-///
-/// # Safety
-/// The contract of `SSL_write`: a valid `ssl`, `buf` pointing to `num` readable bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn SSL_write(
-    ssl: *mut openssl_sys::SSL,
-    buf: *const libc::c_void,
-    num: libc::c_int,
-) -> libc::c_int {
-    let Some(real) = real_ssl_write() else {
-        return -1;
-    };
-    // SAFETY: the caller's arguments, passed on unchanged.
-    let n = unsafe { real(ssl, buf, num) };
-    if ARMED.load(Ordering::Relaxed) {
-        written(crate::tap::ssl_fd(ssl), n as isize);
-    }
-    n
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]

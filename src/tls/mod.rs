@@ -39,7 +39,6 @@ mod files;
 pub mod peer;
 mod probe;
 mod process;
-mod quiet;
 
 use crate::exit::Failure;
 use crate::options::Options;

@@ -1,9 +1,8 @@
 //! The broker's certificate, looked at when paho's TLS handshake has just succeeded.
 //!
-//! paho.mqtt.c does not show the peer certificate, but it is linked statically, so its call
-//! to `SSL_connect` resolves to the function defined here: libssl's `SSL_connect`, and,
-//! on the first success while [`watch`] is set, a look at the certificate the broker
-//! presented. If it expires within `--cert-expiry-warn` (30 days by default), a warning
+//! paho.mqtt.c does not show the peer certificate, but its call to `SSL_connect` goes
+//! through [`crate::seams`]: libssl's `SSL_connect`, and, on the first success while
+//! [`watch`] is set, [`look`] at the certificate the broker presented. If it expires within `--cert-expiry-warn` (30 days by default), a warning
 //! goes to standard error. No second handshake, nothing on the wire changes.
 //!
 //! Armed by [`crate::plan::Plan::print_warnings`] (so `--quiet` leaves it off); it warns at
@@ -40,7 +39,7 @@ pub(crate) fn forget() {
 }
 
 /// The handshake on `ssl` has succeeded: warn if its peer certificate expires soon.
-fn look(ssl: *mut openssl_sys::SSL) {
+pub(crate) fn look(ssl: *mut openssl_sys::SSL) {
     let Some(w) = WATCH.lock().ok().and_then(|mut g| g.take()) else {
         return;
     };
@@ -78,31 +77,4 @@ fn expiry_warning(
         leaf.not_after(),
         super::time_left(secs)
     ))
-}
-
-type SslConnect = unsafe extern "C" fn(*mut openssl_sys::SSL) -> libc::c_int;
-
-/// libssl's own `SSL_connect`, found once.
-fn real_ssl_connect() -> Option<SslConnect> {
-    static REAL: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let p = crate::tap::next_symbol(&REAL, c"SSL_connect");
-    // SAFETY: when found, the symbol is libssl's SSL_connect, whose type is `SslConnect`.
-    (p != 0).then(|| unsafe { std::mem::transmute::<usize, SslConnect>(p) })
-}
-
-/// `SSL_connect` for the whole program: libssl's, then [`look`] on success.
-///
-/// # Safety
-/// The contract of `SSL_connect`: a valid `ssl`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn SSL_connect(ssl: *mut openssl_sys::SSL) -> libc::c_int {
-    let Some(real) = real_ssl_connect() else {
-        return -1;
-    };
-    // SAFETY: the caller's argument, passed on unchanged.
-    let rc = unsafe { real(ssl) };
-    if rc == 1 {
-        look(ssl);
-    }
-    rc
 }
