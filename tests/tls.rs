@@ -1028,6 +1028,17 @@ fn psk_plans() {
         &["--psk-identity", "256"],
     );
 
+    // --psk-identity alone would be unused: an error, with TLS on or off.
+    for port in [1883, 8883] {
+        let mut o = opts();
+        o.tls.psk_identity = Some("alice".into());
+        assert_has(
+            &plan_err(&o, port),
+            tls::FILE_ERROR,
+            &["--psk-identity is given without --psk"],
+        );
+    }
+
     type Set = Box<dyn Fn(&mut Options)>;
     let cases: Vec<(Set, &str)> = vec![
         (

@@ -261,6 +261,7 @@ fn parse_version(option: &str, v: Option<&str>) -> Result<Option<TlsVersion>, Fa
 /// here, before connecting, and `plan.warnings` collects expiry and `--insecure` lines.
 pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
     reject_unsupported(opts)?;
+    psk::identity_without_key(opts)?;
     let t = &opts.tls;
     let tls_on_by_option =
         t.cafile.is_some() || t.capath.is_some() || t.use_os_certs || t.psk.is_some();

@@ -64,6 +64,18 @@ pub fn key_bytes(hex: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// `--psk-identity` without `--psk` would be silently unused (mosquitto ignores it and
+/// connects without the key, in plaintext unless TLS is on otherwise): an error.
+pub(super) fn identity_without_key(opts: &Options) -> Result<(), Failure> {
+    if opts.tls.psk_identity.is_some() && opts.tls.psk.is_none() {
+        return Err(
+            option_error("Error: --psk-identity is given without --psk.")
+                .and("Give the key with --psk HEX (TLS-PSK), or drop --psk-identity."),
+        );
+    }
+    Ok(())
+}
+
 /// `--psk`/`--psk-identity` as a [`Psk`] (None without `--psk`), or the reason it cannot
 /// work. The option parser has already required `--psk-identity` and refused `--psk` with
 /// `--cafile`/`--capath`, and the library checks refused non-hex keys, as mosquitto does.
