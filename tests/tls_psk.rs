@@ -228,6 +228,34 @@ fn psk_failures_are_named() {
         87,
         &["knows the PSK identity", "differs from --psk"],
     );
+    // TLS 1.3 with a TLS 1.2 cipher list: the cipher list does not hide the identity.
+    named(
+        &with(
+            to(&broker, "psk"),
+            &[
+                "--psk",
+                PSK_KEY,
+                "--psk-identity",
+                "nobody",
+                "--ciphers",
+                "PSK-AES128-GCM-SHA256",
+            ],
+        ),
+        87,
+        &[
+            "does not know the PSK identity \"nobody\"",
+            "handshake failure",
+        ],
+    );
+    // TLS 1.2 without a PSK cipher: the same alert means no common cipher.
+    named(
+        &with(
+            broker.client_args("psk12only"),
+            &["--ciphers", "ECDHE-RSA-AES128-GCM-SHA256"],
+        ),
+        85,
+        &["refused the ciphers", "ECDHE-RSA-AES128-GCM-SHA256", "PSK"],
+    );
     // TLS 1.3 only, against a TLS 1.2 PSK listener.
     named(
         &with(
@@ -236,6 +264,27 @@ fn psk_failures_are_named() {
         ),
         85,
         &["TLSv1.3", "TLSv1.2"],
+    );
+}
+
+/// `--insecure` changes nothing with a PSK, and says so.
+#[test]
+fn psk_insecure_warns_that_it_does_nothing() {
+    let broker = Broker::start();
+    let out = ours_pub(with(
+        broker.client_args("psk"),
+        &["--insecure", "-t", "a", "-m", "x"],
+    ));
+    out.assert_success();
+    assert_eq!(
+        out.stderr_str().lines().count(),
+        1,
+        "one warning line: {out}"
+    );
+    assert!(
+        out.stderr_str()
+            .starts_with("Warning: --insecure has no effect with --psk"),
+        "{out}"
     );
 }
 

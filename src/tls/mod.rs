@@ -342,7 +342,13 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
              directory, so {OS_CA_DIR} is not searched."
         ));
     }
-    if plan.insecure {
+    if plan.insecure && plan.psk.is_some() {
+        plan.warnings.push(
+            "Warning: --insecure has no effect with --psk: there is no certificate or host \
+             name to check (the key authenticates the broker)."
+                .to_string(),
+        );
+    } else if plan.insecure {
         plan.warnings.push(
             "Warning: --insecure: the broker's host name is not checked against its \
              certificate (the certificate chain still is)."

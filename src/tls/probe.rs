@@ -415,6 +415,22 @@ fn handshake(host: &str, tcp: TcpStream, s: &Settings) -> Result<Outcome, String
     })
 }
 
+/// A fresh probe handshake with `plan` limited to TLS 1.3: the alert the broker sent
+/// (None: no alert, or no connection).
+pub(super) fn tls13_alert(host: &str, addr: SocketAddr, plan: &TlsPlan) -> Option<u8> {
+    let mut p = plan.clone();
+    p.min_version = TlsVersion::V1_3;
+    p.max_version = Some(TlsVersion::V1_3);
+    let s = Settings {
+        plan: Some(&p),
+        versions: true,
+        ciphers: true,
+        check_host: false,
+    };
+    let o = handshake(host, fresh(addr)?, &s).ok()?;
+    o.result.err()?.alert()
+}
+
 /// Plain MQTT failed: is the port a TLS port?
 fn plain(h: &str, port: u16, addr: SocketAddr, tcp: TcpStream) -> Failure {
     let s = Settings {
@@ -853,7 +869,7 @@ fn with_tls(host: &str, port: u16, addr: SocketAddr, tcp: TcpStream, plan: &TlsP
     if let Some(f) = plan
         .psk
         .as_ref()
-        .and_then(|psk| super::psk::diagnose(&h, port, plan, psk, &o))
+        .and_then(|psk| super::psk::diagnose(host, port, addr, plan, psk, &o))
     {
         return f;
     }

@@ -204,12 +204,14 @@ const ALERT_UNKNOWN_PSK_IDENTITY: u8 = 115;
 /// versions, ciphers) and what the broker answered. None: not a PSK-specific answer, the
 /// caller's general diagnosis of the handshake applies.
 pub(super) fn diagnose(
-    h: &str,
+    host: &str,
     port: u16,
+    addr: std::net::SocketAddr,
     plan: &TlsPlan,
     psk: &Psk,
     o: &Outcome,
 ) -> Option<Failure> {
+    let h = printable(host);
     let id = printable(&psk.identity);
     if let Some(leaf) = &o.leaf {
         return Some(
@@ -228,8 +230,6 @@ pub(super) fn diagnose(
     let hs: &Handshake = o.result.as_ref().err()?;
     let alert = hs.alert()?;
     let an = probe::alert_name(alert);
-    let tls13 = plan.max_version != Some(super::TlsVersion::V1_2)
-        && plan.max_version != Some(super::TlsVersion::V1_1);
     match alert {
         ALERT_ILLEGAL_PARAMETER | ALERT_BAD_RECORD_MAC | ALERT_DECRYPT_ERROR => Some(
             Failure::new(
@@ -242,11 +242,17 @@ pub(super) fn diagnose(
             .and(format!("The broker sent the TLS alert \"{an}\"."))
             .and("Give the key of that identity in the broker's psk_file (hexadecimal)."),
         ),
-        ALERT_UNKNOWN_PSK_IDENTITY => Some(unknown_identity(h, port, &id, an)),
+        ALERT_UNKNOWN_PSK_IDENTITY => Some(unknown_identity(&h, port, &id, an)),
         // TLS 1.3: a broker that finds no key for the identity ignores the PSK and has no
-        // certificate to fall back to.
-        ALERT_HANDSHAKE_FAILURE if tls13 && plan.ciphers.is_none() => {
-            Some(unknown_identity(h, port, &id, an))
+        // certificate to fall back to. (In TLS 1.2 this alert means no common cipher: a
+        // TLS 1.3 handshake must fail the same way to tell.)
+        ALERT_HANDSHAKE_FAILURE
+            if plan
+                .max_version
+                .is_none_or(|v| v == super::TlsVersion::V1_3)
+                && probe::tls13_alert(host, addr, plan) == Some(ALERT_HANDSHAKE_FAILURE) =>
+        {
+            Some(unknown_identity(&h, port, &id, an))
         }
         _ => None,
     }
