@@ -8,6 +8,9 @@
 //! for TLS 1.3 (a PSK with SHA-256, as mosquitto's client does) and for the TLS ≤ 1.2
 //! `PSK-*` cipher suites.
 //!
+//! The diagnosis probe's own handshake (the `openssl` crate) also goes through the seam, so
+//! it gets the same callback on top of its context's; both offer the same key.
+//!
 //! A broker that answers with a certificate instead is not trusted: paho verifies the
 //! peer (`SSL_VERIFY_PEER`) against an empty trust store, so the handshake fails and
 //! [`diagnose`] names the certificate. mosquitto_pub/sub 2.0 would connect there without
@@ -17,7 +20,8 @@ use super::files::{name, printable};
 use super::probe::{self, Handshake, Outcome};
 use super::{Failure, PSK_REJECTED, SERVER_CERT_UNTRUSTED, TlsPlan, option_error};
 use crate::options::Options;
-use std::sync::OnceLock;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// libssl's limits on what the PSK callback may return (`PSK_MAX_IDENTITY_LEN`,
 /// `PSK_MAX_PSK_LEN` in `openssl/ssl.h`).
@@ -118,12 +122,17 @@ pub(super) fn from_options(opts: &Options) -> Result<Option<Psk>, Failure> {
     Ok(Some(Psk { identity, key }))
 }
 
-/// The PSK of this process's connection, once paho's options are made ([`arm`]).
-static ACTIVE: OnceLock<Psk> = OnceLock::new();
+/// The PSK of this process's connection, once paho's options are made ([`arm`]); the
+/// flag keeps the seam's common path (no PSK) to one atomic load.
+static ARMED: AtomicBool = AtomicBool::new(false);
+static ACTIVE: Mutex<Option<Psk>> = Mutex::new(None);
 
-/// Offer `psk` on every TLS handshake paho makes from now on.
+/// Offer `psk` on every TLS handshake paho makes from now on (the last one armed).
 pub(super) fn arm(psk: &Psk) {
-    let _ = ACTIVE.set(psk.clone());
+    if let Ok(mut a) = ACTIVE.lock() {
+        *a = Some(psk.clone());
+        ARMED.store(true, Ordering::Release);
+    }
 }
 
 unsafe extern "C" {
@@ -144,7 +153,7 @@ type ClientCallback = unsafe extern "C" fn(
 /// install [`client_callback`] on `ssl` (idempotent; paho calls `SSL_connect` again while
 /// the handshake waits for the network). Without one: one atomic load.
 pub(crate) fn before_handshake(ssl: *mut openssl_sys::SSL) {
-    if ACTIVE.get().is_some() && !ssl.is_null() {
+    if ARMED.load(Ordering::Acquire) && !ssl.is_null() {
         // SAFETY: `ssl` is the live SSL object paho is about to hand to SSL_connect.
         unsafe { SSL_set_psk_client_callback(ssl, Some(client_callback)) };
     }
@@ -160,7 +169,8 @@ unsafe extern "C" fn client_callback(
     psk: *mut libc::c_uchar,
     max_psk_len: libc::c_uint,
 ) -> libc::c_uint {
-    let Some(p) = ACTIVE.get() else { return 0 };
+    let Ok(guard) = ACTIVE.lock() else { return 0 };
+    let Some(p) = guard.as_ref() else { return 0 };
     let id = p.identity.as_bytes();
     if identity.is_null() || psk.is_null() {
         return 0;
