@@ -403,3 +403,42 @@ fn psk_identity_alone_is_an_error() {
         "{out}"
     );
 }
+
+/// mqtts-sub reconnects after the broker restarts (as mosquitto_sub) and the new TLS
+/// connection offers the key again: a message published after the restart arrives.
+#[test]
+fn sub_reconnects_over_psk() {
+    let mut broker = Broker::builder().tls12only(false).start();
+    let conn = broker.client_args("psk");
+    let topic = unique_topic("psk/restart");
+    let sub = start_subscriber(
+        &broker,
+        Prog::OursSub,
+        with(
+            conn.clone(),
+            &["-t", &topic, "-q", "1", "-C", "2", "-i", "psk-restart"],
+        ),
+    );
+    mosquitto_pub(with(
+        conn.clone(),
+        &["-t", &topic, "-m", "before", "-q", "1"],
+    ))
+    .assert_success();
+    assert!(
+        sub.wait_for_lines(1, WAIT),
+        "first message: {}",
+        sub.stdout_str()
+    );
+    let subacks = broker.log_count("Sending SUBACK to psk-restart");
+    broker.restart();
+    // Resubscribed on the new connection (the broker's log file is appended to).
+    assert!(
+        broker.wait_for_log_count("Sending SUBACK to psk-restart", subacks + 1, WAIT),
+        "no resubscription after the restart\n{}",
+        broker.log()
+    );
+    mosquitto_pub(with(conn, &["-t", &topic, "-m", "after", "-q", "1"])).assert_success();
+    let out = sub.wait(WAIT);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), "before\nafter\n", "{out}");
+}
