@@ -255,7 +255,7 @@ fn parse_version(option: &str, v: Option<&str>) -> Result<Option<TlsVersion>, Fa
 
 /// Decide TLS for `opts` connecting to the effective `port`; `Ok(None)` = plain MQTT.
 ///
-/// TLS is on (mosquitto 2.0) with `--cafile`, `--capath`, `--tls-use-os-certs`,
+/// TLS is on (mosquitto 2.0) with `--cafile`, `--capath`, `--psk`, `--tls-use-os-certs`,
 /// `-L mqtts://`, or the effective port 8883. Any other TLS option without TLS on is an
 /// error, never a silent plaintext connection. When TLS is on, the files are checked
 /// here, before connecting, and `plan.warnings` collects expiry and `--insecure` lines.
