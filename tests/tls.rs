@@ -157,10 +157,6 @@ fn tls_option_without_tls_is_an_error() {
 #[test]
 fn unsupported_options_are_refused() {
     let mut o = opts();
-    o.tls.psk = Some("deadbeef".into());
-    o.tls.psk_identity = Some("me".into());
-    assert_has(&plan_err(&o, 8883), 1, &["--psk is not supported by mqtts"]);
-    let mut o = opts();
     o.tls.keyform = Some("engine".into());
     assert_has(
         &plan_err(&o, 8883),
@@ -990,4 +986,82 @@ fn encrypted_key_password_prompt_on_terminal_without_echo() {
         !String::from_utf8_lossy(&rest).contains(KEY_PASSWORD),
         "password echoed: {rest:?}"
     );
+}
+
+/// `--psk`: TLS on (at any port), no trust store, no host check, the key read as
+/// mosquitto reads it; the options it cannot be used with are refused by name.
+#[test]
+fn psk_plans() {
+    let mut o = opts();
+    o.tls.psk = Some("00DeadBeef".into());
+    o.tls.psk_identity = Some("alice".into());
+    let p = plan_ok(&o, 1883);
+    let psk = p.psk.as_ref().expect("a PSK plan");
+    assert_eq!(psk.identity, "alice");
+    assert!(!p.use_os_certs, "no OS trust store with --psk");
+    assert!(p.cafile.is_none() && p.capath.is_none());
+    assert!(
+        !format!("{psk:?}").to_lowercase().contains("dead") && !format!("{psk:?}").contains("222"),
+        "the key is never printed: {psk:?}"
+    );
+    assert_eq!(
+        tls::psk::key_bytes("00DeadBeef"),
+        Some(vec![0, 0xde, 0xad, 0xbe, 0xef])
+    );
+
+    for (hex, needle) in [("", "the key is empty"), ("0", "the key is empty")] {
+        let mut o = opts();
+        o.tls.psk = Some(hex.into());
+        o.tls.psk_identity = Some("alice".into());
+        assert_has(&plan_err(&o, 8883), tls::FILE_ERROR, &["--psk", needle]);
+    }
+    let mut o = opts();
+    o.tls.psk = Some("ab".repeat(513));
+    o.tls.psk_identity = Some("alice".into());
+    assert_has(&plan_err(&o, 8883), tls::FILE_ERROR, &["513 bytes", "512"]);
+    let mut o = opts();
+    o.tls.psk = Some("abcd".into());
+    o.tls.psk_identity = Some("i".repeat(257));
+    assert_has(
+        &plan_err(&o, 8883),
+        tls::FILE_ERROR,
+        &["--psk-identity", "256"],
+    );
+
+    // --psk-identity alone would be unused: an error, with TLS on or off.
+    for port in [1883, 8883] {
+        let mut o = opts();
+        o.tls.psk_identity = Some("alice".into());
+        assert_has(
+            &plan_err(&o, port),
+            tls::FILE_ERROR,
+            &["--psk-identity is given without --psk"],
+        );
+    }
+
+    type Set = Box<dyn Fn(&mut Options)>;
+    let cases: Vec<(Set, &str)> = vec![
+        (
+            Box::new(|o: &mut Options| {
+                o.tls.cert = Some("c.pem".into());
+                o.tls.key = Some("k.pem".into());
+            }),
+            "--cert cannot be used with --psk",
+        ),
+        (
+            Box::new(|o: &mut Options| o.tls.pkcs12 = Some("c.p12".into())),
+            "--pkcs12 cannot be used with --psk",
+        ),
+        (
+            Box::new(|o: &mut Options| o.tls.use_os_certs = true),
+            "--tls-use-os-certs cannot be used with --psk",
+        ),
+    ];
+    for (set, needle) in cases {
+        let mut o = opts();
+        o.tls.psk = Some("abcd".into());
+        o.tls.psk_identity = Some("alice".into());
+        set(&mut o);
+        assert_has(&plan_err(&o, 8883), tls::FILE_ERROR, &[needle]);
+    }
 }

@@ -23,22 +23,24 @@
 //!
 //! | Class | Constant | Code |
 //! |---|---|---|
-//! | TLS file missing/unreadable/not PEM, `--cert` without `--key`, key/cert mismatch, key password missing or wrong, expired client cert or CA file, bad TLS option value, TLS option without TLS, unsupported option (`--psk`, engines, `--proxy`) | [`FILE_ERROR`] | 1 |
+//! | TLS file missing/unreadable/not PEM, `--cert` without `--key`, key/cert mismatch, key password missing or wrong, expired client cert or CA file, bad TLS option value, TLS option without TLS, unsupported option (engines, `--proxy`), `--psk` empty or with certificate options | [`FILE_ERROR`] | 1 |
 //! | TCP connection refused / network unreachable / DNS failure / no answer | [`NETWORK`] | 1 |
 //! | plain MQTT spoken to a TLS port | [`PLAIN_TO_TLS_PORT`] | 7 |
 //! | TLS handshake failed, cause not identified | [`TLS_FAILED`] | 8 |
-//! | server certificate not trusted by the CA given | [`SERVER_CERT_UNTRUSTED`] | 80 |
+//! | server certificate not trusted by the CA given (with `--psk`: any certificate) | [`SERVER_CERT_UNTRUSTED`] | 80 |
 //! | server certificate (or its CA) expired / not yet valid | [`SERVER_CERT_EXPIRED`] | 81 |
 //! | host name does not match the server certificate | [`HOSTNAME_MISMATCH`] | 82 |
 //! | broker requires a client certificate, none given | [`CLIENT_CERT_REQUIRED`] | 83 |
 //! | broker rejected the client certificate | [`CLIENT_CERT_REJECTED`] | 84 |
 //! | TLS version / cipher / ALPN negotiation failed | [`TLS_NEGOTIATION`] | 85 |
 //! | TLS spoken to a port that answers without TLS | [`TLS_TO_PLAIN_PORT`] | 86 |
+//! | broker rejected the PSK: identity unknown, or its key differs from `--psk` | [`PSK_REJECTED`] | 87 |
 
 mod files;
 pub mod peer;
 mod probe;
 mod process;
+pub mod psk;
 
 use crate::exit::Failure;
 use crate::options::Options;
@@ -68,6 +70,9 @@ pub const CLIENT_CERT_REJECTED: i32 = 84;
 pub const TLS_NEGOTIATION: i32 = 85;
 /// The port answered without TLS (TLS options used against a plain MQTT port).
 pub const TLS_TO_PLAIN_PORT: i32 = 86;
+/// The broker rejected the pre-shared key: it does not know `--psk-identity`, or its key
+/// for that identity differs from `--psk`.
+pub const PSK_REJECTED: i32 = 87;
 
 /// Environment variable with the client key (or PKCS#12) password.
 pub const KEY_PASSWORD_ENV: &str = "MQTTS_KEY_PASSWORD";
@@ -160,6 +165,8 @@ pub struct TlsPlan {
     pub insecure: bool,
     pub ciphers: Option<String>,
     pub alpn: Option<String>,
+    /// `--psk`/`--psk-identity`: no certificates, no trust store, no host check.
+    pub psk: Option<psk::Psk>,
     /// Minimum TLS version (default TLSv1.2, like mosquitto).
     pub min_version: TlsVersion,
     pub max_version: Option<TlsVersion>,
@@ -180,19 +187,7 @@ pub(crate) fn option_error(line: impl Into<String>) -> Failure {
 /// Options mqtts does not implement: refuse them instead of ignoring them.
 fn reject_unsupported(opts: &Options) -> Result<(), Failure> {
     let t = &opts.tls;
-    let (opt, why, instead) = if t.psk.is_some() {
-        (
-            "--psk",
-            "paho's Rust API has no pre-shared-key hook",
-            "Use certificates instead: --cafile, --cert and --key.",
-        )
-    } else if t.psk_identity.is_some() {
-        (
-            "--psk-identity",
-            "paho's Rust API has no pre-shared-key hook",
-            "Use certificates instead: --cafile, --cert and --key.",
-        )
-    } else if t
+    let (opt, why, instead) = if t
         .keyform
         .as_deref()
         .is_some_and(|k| !k.eq_ignore_ascii_case("pem"))
@@ -260,14 +255,16 @@ fn parse_version(option: &str, v: Option<&str>) -> Result<Option<TlsVersion>, Fa
 
 /// Decide TLS for `opts` connecting to the effective `port`; `Ok(None)` = plain MQTT.
 ///
-/// TLS is on (mosquitto 2.0) with `--cafile`, `--capath`, `--tls-use-os-certs`,
+/// TLS is on (mosquitto 2.0) with `--cafile`, `--capath`, `--psk`, `--tls-use-os-certs`,
 /// `-L mqtts://`, or the effective port 8883. Any other TLS option without TLS on is an
 /// error, never a silent plaintext connection. When TLS is on, the files are checked
 /// here, before connecting, and `plan.warnings` collects expiry and `--insecure` lines.
 pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
     reject_unsupported(opts)?;
+    psk::identity_without_key(opts)?;
     let t = &opts.tls;
-    let tls_on_by_option = t.cafile.is_some() || t.capath.is_some() || t.use_os_certs;
+    let tls_on_by_option =
+        t.cafile.is_some() || t.capath.is_some() || t.use_os_certs || t.psk.is_some();
     if opts.unix_socket {
         let opt = if t.cafile.is_some() {
             Some("--cafile")
@@ -275,6 +272,8 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
             Some("--capath")
         } else if t.use_os_certs {
             Some("--tls-use-os-certs")
+        } else if t.psk.is_some() {
+            Some("--psk")
         } else if opts.url_tls {
             Some("-L mqtts://")
         } else {
@@ -315,11 +314,13 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
     }
     // Before any other use of OpenSSL in this process: OpenSSL reads its config once.
     process::init(min_version, max_version);
+    let psk = psk::from_options(opts)?;
 
     let mut plan = TlsPlan {
         cafile: t.cafile.clone(),
         capath: t.capath.clone(),
-        use_os_certs: t.use_os_certs || (t.cafile.is_none() && t.capath.is_none()),
+        use_os_certs: psk.is_none()
+            && (t.use_os_certs || (t.cafile.is_none() && t.capath.is_none())),
         cert: None,
         key: None,
         key_password: None,
@@ -327,6 +328,7 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
         insecure: t.insecure,
         ciphers: t.ciphers.clone(),
         alpn: t.tls_alpn.clone(),
+        psk,
         min_version,
         max_version,
         expiry_warn: t.cert_expiry_warn.unwrap_or(DEFAULT_EXPIRY_WARN),
@@ -340,7 +342,13 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
              directory, so {OS_CA_DIR} is not searched."
         ));
     }
-    if plan.insecure {
+    if plan.insecure && plan.psk.is_some() {
+        plan.warnings.push(
+            "Warning: --insecure has no effect with --psk: there is no certificate or host \
+             name to check (the key authenticates the broker)."
+                .to_string(),
+        );
+    } else if plan.insecure {
         plan.warnings.push(
             "Warning: --insecure: the broker's host name is not checked against its \
              certificate (the certificate chain still is)."
@@ -385,7 +393,16 @@ impl TlsPlan {
             b.alpn_protos(&[a.as_str()]);
         }
         b.enable_server_cert_auth(true);
-        b.verify(!self.insecure);
+        if let Some(p) = &self.psk {
+            // No CA: any certificate the broker presents fails verification. No host
+            // check: paho's runs X509_check_host on the peer certificate, and a PSK
+            // handshake has none. The key goes in at the SSL_connect seam.
+            b.disable_default_trust_store(true);
+            b.verify(false);
+            psk::arm(p);
+        } else {
+            b.verify(!self.insecure);
+        }
         Ok(b.finalize())
     }
 }

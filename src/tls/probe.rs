@@ -217,15 +217,15 @@ struct Issue {
 }
 
 /// What one probe handshake found.
-struct Outcome {
+pub(super) struct Outcome {
     issues: Vec<Issue>,
     /// The broker's leaf certificate (seen in the verify callback).
-    leaf: Option<X509>,
-    result: Result<SslStream<TcpStream>, Handshake>,
+    pub(super) leaf: Option<X509>,
+    pub(super) result: Result<SslStream<TcpStream>, Handshake>,
 }
 
 /// Why a handshake failed.
-struct Handshake {
+pub(super) struct Handshake {
     /// OpenSSL SSL-library reason codes and texts, oldest first.
     reasons: Vec<(i32, String)>,
     /// The connection ended (EOF/reset) without an SSL-level error.
@@ -255,7 +255,7 @@ impl Handshake {
         }
     }
     /// The TLS alert the broker sent (reason = 1000 + alert number).
-    fn alert(&self) -> Option<u8> {
+    pub(super) fn alert(&self) -> Option<u8> {
         self.reasons
             .iter()
             .find(|(r, _)| (1000..1256).contains(r))
@@ -277,7 +277,7 @@ const R_RECORD_LENGTH_MISMATCH: i32 = 213;
 const R_UNEXPECTED_EOF: i32 = 294;
 const R_RECORD_LAYER_FAILURE: i32 = 313;
 
-fn alert_name(a: u8) -> &'static str {
+pub(super) fn alert_name(a: u8) -> &'static str {
     match a {
         0 => "close notify",
         10 => "unexpected message",
@@ -301,6 +301,7 @@ fn alert_name(a: u8) -> &'static str {
         109 => "missing extension",
         110 => "unsupported extension",
         112 => "unrecognized name",
+        115 => "unknown PSK identity",
         116 => "certificate required",
         120 => "no application protocol",
         _ => "unknown alert",
@@ -323,7 +324,10 @@ fn context(
 ) -> Result<SslContext, openssl::error::ErrorStack> {
     let mut b: SslContextBuilder = SslContext::builder(SslMethod::tls_client())?;
     if let Some(p) = s.plan {
-        if p.cafile.is_some() || p.capath.is_some() {
+        if let Some(psk) = &p.psk {
+            // No trust store: a certificate is recorded below, never trusted.
+            super::psk::offer(&mut b, psk);
+        } else if p.cafile.is_some() || p.capath.is_some() {
             if let Some(f) = &p.cafile {
                 b.set_ca_file(f)?;
             }
@@ -409,6 +413,22 @@ fn handshake(host: &str, tcp: TcpStream, s: &Settings) -> Result<Outcome, String
         leaf,
         result,
     })
+}
+
+/// A fresh probe handshake with `plan` limited to TLS 1.3: the alert the broker sent
+/// (None: no alert, or no connection).
+pub(super) fn tls13_alert(host: &str, addr: SocketAddr, plan: &TlsPlan) -> Option<u8> {
+    let mut p = plan.clone();
+    p.min_version = TlsVersion::V1_3;
+    p.max_version = Some(TlsVersion::V1_3);
+    let s = Settings {
+        plan: Some(&p),
+        versions: true,
+        ciphers: true,
+        check_host: false,
+    };
+    let o = handshake(host, fresh(addr)?, &s).ok()?;
+    o.result.err()?.alert()
 }
 
 /// Plain MQTT failed: is the port a TLS port?
@@ -832,7 +852,7 @@ fn with_tls(host: &str, port: u16, addr: SocketAddr, tcp: TcpStream, plan: &TlsP
         plan: Some(plan),
         versions: true,
         ciphers: true,
-        check_host: !plan.insecure,
+        check_host: !plan.insecure && plan.psk.is_none(),
     };
     let o = match handshake(host, tcp, &s) {
         Ok(o) => o,
@@ -846,6 +866,13 @@ fn with_tls(host: &str, port: u16, addr: SocketAddr, tcp: TcpStream, plan: &TlsP
             );
         }
     };
+    if let Some(f) = plan
+        .psk
+        .as_ref()
+        .and_then(|psk| super::psk::diagnose(host, port, addr, plan, psk, &o))
+    {
+        return f;
+    }
     if let Some(f) = from_issues(&h, port, plan, &o) {
         return f;
     }

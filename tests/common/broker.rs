@@ -23,8 +23,10 @@
 //! | `expiring_soon` | TLS with `pki.server_expiring_cert` (valid, expires in 10 days)        |
 //! | `cn_only`       | TLS with `pki.server_cn_only_cert` (CN=localhost, no SAN)              |
 //! | `tls12only`     | like `tls` but TLS 1.2 at most (see below)                             |
+//! | `psk`           | TLS-PSK only (`psk_hint`, `psk_file`: [`PSK_IDENTITY`]/[`PSK_KEY`], [`PSK_ZEROS_IDENTITY`]/[`PSK_ZEROS_KEY`]), no certificate |
+//! | `psk12only`     | like `psk`, TLS 1.2 at most, in the `tls12only` process                 |
 //!
-//! mosquitto's `tls_version` only sets a *minimum*, so `tls12only` is served by a second
+//! mosquitto's `tls_version` only sets a *minimum*, so `tls12only` (and `psk12only`) is served by a second
 //! mosquitto process started with `OPENSSL_CONF` pointing at a config with
 //! `MaxProtocol = TLSv1.2`. It is a separate broker: messages do not cross between it and the
 //! other listeners. It has no persistence. Disable it with `.tls12only(false)`.
@@ -59,7 +61,19 @@ pub const LISTENERS: &[&str] = &[
     "expiring_soon",
     "cn_only",
     "tls12only",
+    "psk",
+    "psk12only",
 ];
+
+/// Listeners served by the second (TLS ≤ 1.2) process.
+const TLS12_PROCESS: &[&str] = &["tls12only", "psk12only"];
+
+/// The identities and hexadecimal keys in the `psk`/`psk12only` listeners' `psk_file`.
+pub const PSK_IDENTITY: &str = "mqtts-psk";
+pub const PSK_KEY: &str = "6d717474732d70736b2d6b6579";
+/// A key with leading zero bytes (mosquitto reads `00` pairs as zero bytes).
+pub const PSK_ZEROS_IDENTITY: &str = "mqtts-zeros";
+pub const PSK_ZEROS_KEY: &str = "0000c0ffee";
 
 /// Credentials accepted by the `auth` listener.
 pub const AUTH_USER: &str = "mqtts-user";
@@ -306,7 +320,7 @@ impl Broker {
             let names: Vec<&'static str> = LISTENERS
                 .iter()
                 .copied()
-                .filter(|n| opts.tls12only || *n != "tls12only")
+                .filter(|n| opts.tls12only || !TLS12_PROCESS.contains(n))
                 .collect();
             let ports: BTreeMap<&'static str, u16> =
                 names.iter().copied().zip(free_ports(names.len())).collect();
@@ -319,7 +333,7 @@ impl Broker {
                 openssl_conf: None,
                 ports: ports
                     .iter()
-                    .filter(|(n, _)| **n != "tls12only")
+                    .filter(|(n, _)| !TLS12_PROCESS.contains(n))
                     .map(|(_, p)| *p)
                     .collect(),
                 child: None,
@@ -330,7 +344,7 @@ impl Broker {
                 log: dir.join("tls12only.log"),
                 stderr: dir.join("tls12only.stderr"),
                 openssl_conf: Some(ossl.clone()),
-                ports: vec![ports["tls12only"]],
+                ports: TLS12_PROCESS.iter().map(|n| ports[n]).collect(),
                 child: None,
             });
             main.spawn();
@@ -382,6 +396,22 @@ impl Broker {
         ports: &BTreeMap<&'static str, u16>,
         passwd: &Path,
     ) -> (PathBuf, Option<PathBuf>) {
+        let psk_file = dir.join("psk");
+        std::fs::write(
+            &psk_file,
+            format!("{PSK_IDENTITY}:{PSK_KEY}\n{PSK_ZEROS_IDENTITY}:{PSK_ZEROS_KEY}\n"),
+        )
+        .expect("write psk_file");
+        let psk_block = |out: &mut String, extra: &[&str]| {
+            out.push_str(&format!(
+                "psk_hint mqtts-test\npsk_file {}\nallow_anonymous true\n",
+                psk_file.display()
+            ));
+            for l in extra {
+                out.push_str(l);
+                out.push('\n');
+            }
+        };
         let extra = |name: &str| -> Vec<&str> {
             opts.per_listener
                 .iter()
@@ -411,12 +441,16 @@ impl Broker {
         let ca = pki.ca.as_path();
         let key = pki.server_key.as_path();
         for (name, port) in ports {
-            if *name == "tls12only" {
+            if TLS12_PROCESS.contains(name) {
                 continue;
             }
             c.push_str(&format!("\n# {name}\nlistener {port} {LOOPBACK}\n"));
             let mut ex = extra(name);
             let cert = match *name {
+                "psk" => {
+                    psk_block(&mut c, &ex);
+                    continue;
+                }
                 "plain" => {
                     c.push_str("allow_anonymous true\n");
                     for l in ex {
@@ -462,6 +496,10 @@ impl Broker {
             }
             t.push_str(&format!("\n# tls12only\nlistener {port} {LOOPBACK}\n"));
             tls_block(&mut t, &pki.server_cert, key, ca, &extra("tls12only"), true);
+            if let Some(port) = ports.get("psk12only") {
+                t.push_str(&format!("\n# psk12only\nlistener {port} {LOOPBACK}\n"));
+                psk_block(&mut t, &extra("psk12only"));
+            }
             let p = dir.join("tls12only.conf");
             std::fs::write(&p, t).expect("write tls12only.conf");
             p
@@ -517,7 +555,8 @@ impl Broker {
 
     /// Options for mosquitto_pub/sub (and ours) that connect successfully to `listener`:
     /// `-h 127.0.0.1 -p PORT`, plus `--cafile CA` for TLS listeners, the RSA client cert/key for
-    /// `mtls` and `-u/-P` for `auth`. For the bad-cert listeners the result is expected to fail.
+    /// `mtls`, `-u/-P` for `auth`, and `--psk`/`--psk-identity` (no `--cafile`) for `psk` and
+    /// `psk12only`. For the bad-cert listeners the result is expected to fail.
     pub fn client_args(&self, listener: &str) -> Vec<String> {
         let pki = pki();
         let s = |p: &Path| p.display().to_string();
@@ -527,7 +566,14 @@ impl Broker {
             "-p".to_string(),
             self.port(listener).to_string(),
         ];
-        if listener != "plain" {
+        if listener == "psk" || listener == "psk12only" {
+            a.extend([
+                "--psk".to_string(),
+                PSK_KEY.to_string(),
+                "--psk-identity".to_string(),
+                PSK_IDENTITY.to_string(),
+            ]);
+        } else if listener != "plain" {
             a.extend(["--cafile".to_string(), s(&pki.ca)]);
         }
         if listener == "mtls" {
