@@ -802,3 +802,66 @@ fn mosquitto_agrees() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Through a link, only the name in the help and usage lines follows argv[0]: `--version`
+/// says what the program is; a link of any other name is named as such; a name that
+/// cannot be shown falls back to the real name.
+#[test]
+fn names_through_links() {
+    let dir = tmpdir(200_000);
+    let run_as = |link: &Path, bin: &str, args: &[&str]| {
+        let _ = std::fs::remove_file(link);
+        std::os::unix::fs::symlink(bin, link).unwrap();
+        let out = Command::new(link)
+            .args(args)
+            .env("XDG_CONFIG_HOME", dir.join("xdg"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code(),
+        )
+    };
+    let pub_bin = env!("CARGO_BIN_EXE_mqtts-pub");
+    let sub_bin = env!("CARGO_BIN_EXE_mqtts-sub");
+    let v = env!("CARGO_PKG_VERSION");
+
+    let (out, err, code) = run_as(&dir.join("mosquitto_pub"), pub_bin, &["--version"]);
+    assert_eq!(code, Some(1));
+    assert!(err.is_empty(), "{err}");
+    assert!(
+        out.starts_with(&format!(
+            "mqtts-pub version {v} (compatible with mosquitto_pub 2.0.20)\n"
+        )),
+        "{out}"
+    );
+    let (out, _, code) = run_as(&dir.join("mosquitto_sub"), sub_bin, &["--help"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.starts_with(&format!("mosquitto_sub (mqtts-sub {v}): ")),
+        "{out}"
+    );
+    assert!(out.contains("\nUsage: mosquitto_sub {-t filter"), "{out}");
+
+    let (out, err, code) = run_as(&dir.join("mpub"), pub_bin, &["-q", "7"]);
+    assert_eq!((out.as_str(), code), ("", Some(1)));
+    assert_eq!(
+        err,
+        "Error: Invalid QoS given: 7\n\nUse 'mpub --help' to see usage.\n"
+    );
+    let (_, err, _) = run_as(&dir.join("mqtts-sub"), sub_bin, &["-C"]);
+    assert!(
+        err.ends_with("\nUse 'mqtts-sub --help' to see usage.\n"),
+        "{err}"
+    );
+    // A file name with a control character is not echoed to the terminal.
+    let (_, err, code) = run_as(&dir.join("bad\x1bname"), sub_bin, &["-C"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.ends_with("\nUse 'mqtts-sub --help' to see usage.\n"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
