@@ -37,7 +37,7 @@ pub enum Client {
 }
 
 impl Client {
-    /// The mosquitto program this one replaces (used in the help line).
+    /// The mosquitto program this one replaces (`--version`, `--help`, its config file).
     pub fn mosquitto_name(self) -> &'static str {
         match self {
             Client::Pub => "mosquitto_pub",
