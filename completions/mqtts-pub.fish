@@ -25,7 +25,7 @@ complete -c mqtts-pub -s q -l qos -d 'quality of service (default 0)' -r -f -a "
 2\t''"
 complete -c mqtts-pub -l repeat -d 'publish the message this many times' -r -f
 complete -c mqtts-pub -l repeat-delay -d 'wait between repeats: seconds, or a duration such as 250ms' -r -f
-complete -c mqtts-pub -s t -l topic -d 'topic to publish to, or filter to subscribe to (repeatable for mqtts-sub)' -r -f
+complete -c mqtts-pub -s t -l topic -d 'topic to publish to, or filter to subscribe to (repeatable when subscribing)' -r -f
 complete -c mqtts-pub -l tls-alpn -d 'TLS ALPN protocol name' -r -f
 complete -c mqtts-pub -l tls-engine -d 'OpenSSL engine for TLS' -r -f
 complete -c mqtts-pub -l tls-engine-kpass-sha1 -d 'SHA1 of the key password, for the engine' -r -f

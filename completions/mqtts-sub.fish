@@ -24,7 +24,7 @@ complete -c mqtts-sub -s q -l qos -d 'quality of service (default 0)' -r -f -a "
 1\t''
 2\t''"
 complete -c mqtts-sub -l random-filter -d 'print only some messages, chosen at random (as mosquitto_sub)' -r -f
-complete -c mqtts-sub -s t -l topic -d 'topic to publish to, or filter to subscribe to (repeatable for mqtts-sub)' -r -f
+complete -c mqtts-sub -s t -l topic -d 'topic to publish to, or filter to subscribe to (repeatable when subscribing)' -r -f
 complete -c mqtts-sub -s T -l filter-out -d 'ignore messages whose topic matches this filter (repeatable)' -r -f
 complete -c mqtts-sub -l tls-alpn -d 'TLS ALPN protocol name' -r -f
 complete -c mqtts-sub -l tls-engine -d 'OpenSSL engine for TLS' -r -f

@@ -11,16 +11,21 @@ pub fn main(client: Client) -> ! {
     // closed pipe must end `mqtts-sub … | head -1` quietly.
     // SAFETY: resetting a signal disposition at start-up, before any thread exists.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let mut argv = std::env::args_os();
+    // Messages name the program as invoked (a link named mosquitto_pub says mosquitto_pub).
+    let name = options::invoked_name(client, argv.next().as_deref());
+    let args: Vec<std::ffi::OsString> = argv.collect();
     let opts = match options::parse(client, &args) {
         Ok((Parsed::Run, opts)) => opts,
-        Ok((Parsed::Help, _)) => finish(options::usage(client).as_bytes(), b"", exit::GENERAL),
+        Ok((Parsed::Help, _)) => {
+            finish(options::usage(client, &name).as_bytes(), b"", exit::GENERAL)
+        }
         Ok((Parsed::Version, _)) => {
             let text = format!("{}{}", options::version_line(client), library_versions());
             finish(text.as_bytes(), b"", exit::GENERAL)
         }
         Err(e) => {
-            let (stderr, stdout, code) = options::render(client, &e);
+            let (stderr, stdout, code) = options::render(client, &name, &e);
             finish(&stdout, &stderr, code)
         }
     };

@@ -1,19 +1,23 @@
-//! Differential test: the real mosquitto_pub / mosquitto_sub (2.0.x, installed) against
-//! `mqtts::options::parse` on the same argument vectors and config files.
+//! Differential test: the real mosquitto_pub / mosquitto_sub (2.0.x, installed) against our
+//! binaries run through a symbolic link named `mosquitto_pub` / `mosquitto_sub` (how an
+//! alternatives system or mosquitto's own test suite installs a replacement), on the same
+//! argument vectors and config files.
 //!
 //! Each vector is run with `-h 127.0.0.1 -p 1` in front, so a command line that passes
 //! option parsing stops at a refused connection. Argument errors are compared byte for
-//! byte on stderr (only the program name in the help line is normalised) and by exit code;
-//! `--help`/`--version` by exit code; vectors both sides accept count as agreeing.
-//! HOME and XDG_CONFIG_HOME point into a fresh temporary directory for every vector.
+//! byte on stderr and stdout (nothing normalised: through the link our messages name
+//! `mosquitto_pub` as mosquitto's do; only the full usage text that pub prints without a
+//! topic or message is mqtts's own) and by exit code; `--help`/`--version` by exit code and
+//! by whether the usage line names the program as invoked; vectors both sides accept count
+//! as agreeing. HOME and XDG_CONFIG_HOME point into a fresh temporary directory for every
+//! vector.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
-use mqtts::config_file;
-use mqtts::options::{self, Client, Parsed};
+use mqtts::options::{self, Client};
 
 struct Case {
     client: Client,
@@ -23,11 +27,13 @@ struct Case {
 
 #[derive(Debug, PartialEq)]
 enum Outcome {
-    /// An argument error: stderr bytes (normalised), exit code.
-    Error(String, i32),
-    /// --help or --version: exit code.
-    Info(i32),
-    /// Parsing succeeded (mosquitto went on to connect).
+    /// An argument error: stderr, stdout (`<usage>` for a full usage text that names the
+    /// program as invoked), exit code.
+    Error(String, String, i32),
+    /// --help or --version: exit code, and whether stdout holds a usage line naming the
+    /// program as invoked.
+    Info(i32, bool),
+    /// Parsing succeeded (the program went on to connect).
     Accepted,
 }
 
@@ -45,11 +51,28 @@ fn prefix() -> Vec<OsString> {
         .collect()
 }
 
-fn mosquitto(case: &Case, dir: &Path) -> Outcome {
-    let prog = case.client.mosquitto_name();
-    let out = Command::new("timeout")
+/// A directory holding `mosquitto_pub` and `mosquitto_sub`: symbolic links to our binaries.
+fn link_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("mqtts-optdiff-links-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        for (name, bin) in [
+            ("mosquitto_pub", env!("CARGO_BIN_EXE_mqtts-pub")),
+            ("mosquitto_sub", env!("CARGO_BIN_EXE_mqtts-sub")),
+        ] {
+            std::os::unix::fs::symlink(bin, d.join(name)).unwrap();
+        }
+        d
+    })
+}
+
+/// Run `program` on the case (with [`prefix`]) in `dir`'s clean environment.
+fn run(program: &Path, case: &Case, dir: &Path) -> Output {
+    Command::new("timeout")
         .arg("10")
-        .arg(prog)
+        .arg(program)
         .args(prefix())
         .args(&case.args)
         .env_clear()
@@ -58,38 +81,40 @@ fn mosquitto(case: &Case, dir: &Path) -> Outcome {
         .env("XDG_CONFIG_HOME", dir.join("xdg"))
         .stdin(Stdio::null())
         .output()
-        .expect("run mosquitto client");
+        .expect("run client")
+}
+
+fn outcome(prog: &str, out: &Output) -> Outcome {
     let code = out.status.code().unwrap_or(-1);
-    let stderr = String::from_utf8_lossy(&out.stderr).replace(
-        &format!("Use '{prog} --help'"),
-        &format!("Use '{} --help'", case.client.name()),
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let usage_line = stdout.contains(&format!("\nUsage: {prog} "));
     let usage_err = stderr.ends_with("to see usage.\n")
         || stderr.contains("Both topic and message must be supplied")
         || stderr.contains("makes no sense");
     if usage_err {
-        Outcome::Error(stderr, code)
-    } else if stderr.is_empty() && code == 1 && !out.stdout.is_empty() {
-        Outcome::Info(code)
+        let stdout = if usage_line {
+            "<usage>".to_owned()
+        } else {
+            stdout
+        };
+        Outcome::Error(stderr, stdout, code)
+    } else if stderr.is_empty() && code == 1 && !stdout.is_empty() {
+        Outcome::Info(code, usage_line)
     } else {
         Outcome::Accepted
     }
 }
 
+fn mosquitto(case: &Case, dir: &Path) -> Outcome {
+    let prog = case.client.mosquitto_name();
+    outcome(prog, &run(Path::new(prog), case, dir))
+}
+
+/// Ours, invoked as `mosquitto_pub`/`mosquitto_sub` through a link.
 fn ours(case: &Case, dir: &Path) -> Outcome {
-    let xdg = dir.join("xdg");
-    let loc = config_file::location(case.client, Some(xdg.as_os_str()), Some(dir.as_os_str()));
-    let lines = loc.map(|p| config_file::read(&p).lines).unwrap_or_default();
-    let mut args = prefix();
-    args.extend(case.args.iter().cloned());
-    match options::parse_with_config(case.client, &lines, &args) {
-        Ok((Parsed::Run, _)) => Outcome::Accepted,
-        Ok(_) => Outcome::Info(1),
-        Err(e) => {
-            let (stderr, _stdout, code) = options::render(case.client, &e);
-            Outcome::Error(String::from_utf8_lossy(&stderr).into_owned(), code)
-        }
-    }
+    let prog = case.client.mosquitto_name();
+    outcome(prog, &run(&link_dir().join(prog), case, dir))
 }
 
 fn p(args: &[&str]) -> Case {
@@ -291,6 +316,9 @@ fn cases() -> Vec<Case> {
         p(&["--psk-identity", "i", "-t", "a", "-m", "b", "--psk"]),
         s(&["--psk", "00", "-t", "a", "--psk-identity"]),
         p(&["--psk", "zz", "--psk-identity", "i", "-t", "a", "-m", "b"]),
+        p(&["--psk", "00", "-t", "a", "-m", "b"]),
+        p(&["--capath", "d", "--psk", "00", "-t", "a", "-m", "b"]),
+        p(&["--psk-identity", "i", "--cafile", "x", "--psk", "00"]),
         s(&["-c"]),
         s(&["-R", "--retained-only", "-t", "a"]),
         s(&["-R", "--retained-only"]),
@@ -726,7 +754,7 @@ fn cases() -> Vec<Case> {
 #[test]
 fn mosquitto_2_0_20_property_checks() {
     let want = "Error in PUBLISH properties: A network protocol error occurred when communicating \
-                with the broker.\n\nUse 'mqtts-pub --help' to see usage.\n";
+                with the broker.\n\nUse 'mosquitto_pub --help' to see usage.\n";
     for extra in [
         ["payload-format-indicator", "2"],
         ["response-topic", "r/#"],
@@ -736,7 +764,7 @@ fn mosquitto_2_0_20_property_checks() {
         let dir = tmpdir(100_000);
         assert_eq!(
             ours(&case, &dir),
-            Outcome::Error(want.into(), 1),
+            Outcome::Error(want.into(), String::new(), 1),
             "{extra:?}"
         );
         let _ = std::fs::remove_dir_all(&dir);
@@ -786,4 +814,67 @@ fn mosquitto_agrees() {
         failures.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Through a link, only the name in the help and usage lines follows argv[0]: `--version`
+/// says what the program is; a link of any other name is named as such; a name that
+/// cannot be shown falls back to the real name.
+#[test]
+fn names_through_links() {
+    let dir = tmpdir(200_000);
+    let run_as = |link: &Path, bin: &str, args: &[&str]| {
+        let _ = std::fs::remove_file(link);
+        std::os::unix::fs::symlink(bin, link).unwrap();
+        let out = Command::new(link)
+            .args(args)
+            .env("XDG_CONFIG_HOME", dir.join("xdg"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code(),
+        )
+    };
+    let pub_bin = env!("CARGO_BIN_EXE_mqtts-pub");
+    let sub_bin = env!("CARGO_BIN_EXE_mqtts-sub");
+    let v = env!("CARGO_PKG_VERSION");
+
+    let (out, err, code) = run_as(&dir.join("mosquitto_pub"), pub_bin, &["--version"]);
+    assert_eq!(code, Some(1));
+    assert!(err.is_empty(), "{err}");
+    assert!(
+        out.starts_with(&format!(
+            "mqtts-pub version {v} (compatible with mosquitto_pub 2.0.20)\n"
+        )),
+        "{out}"
+    );
+    let (out, _, code) = run_as(&dir.join("mosquitto_sub"), sub_bin, &["--help"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.starts_with(&format!("mosquitto_sub (mqtts-sub {v}): ")),
+        "{out}"
+    );
+    assert!(out.contains("\nUsage: mosquitto_sub {-t filter"), "{out}");
+
+    let (out, err, code) = run_as(&dir.join("mpub"), pub_bin, &["-q", "7"]);
+    assert_eq!((out.as_str(), code), ("", Some(1)));
+    assert_eq!(
+        err,
+        "Error: Invalid QoS given: 7\n\nUse 'mpub --help' to see usage.\n"
+    );
+    let (_, err, _) = run_as(&dir.join("mqtts-sub"), sub_bin, &["-C"]);
+    assert!(
+        err.ends_with("\nUse 'mqtts-sub --help' to see usage.\n"),
+        "{err}"
+    );
+    // A file name with a control character is not echoed to the terminal.
+    let (_, err, code) = run_as(&dir.join("bad\x1bname"), sub_bin, &["-C"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.ends_with("\nUse 'mqtts-sub --help' to see usage.\n"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -74,7 +74,7 @@ fn parse_checked(client: Client, config: &[config_file::Line], argv: &[Vec<u8>])
         Ok(_) => {}
         Err(e) => {
             // With --quiet mosquitto drops some messages but still prints the help line.
-            let (stderr, _, code) = options::render(client, &e);
+            let (stderr, _, code) = options::render(client, client.name(), &e);
             assert!(
                 !stderr.is_empty() || e.usage_on_stdout,
                 "usage error without a message for {argv:?}: {e:?}"

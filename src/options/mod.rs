@@ -12,6 +12,7 @@
 
 mod checks;
 mod parse;
+mod program;
 mod properties;
 mod table;
 mod values;
@@ -21,6 +22,7 @@ mod tests;
 
 pub use checks::option_set_checks;
 pub use parse::{defaults, parse, parse_with_config};
+pub use program::invoked_name;
 pub use properties::{PROPERTIES, PropType};
 pub use table::{Clients, Key, OPTIONS, OptSpec, lookup, usage};
 pub use values::{
@@ -35,14 +37,15 @@ pub enum Client {
 }
 
 impl Client {
-    /// The mosquitto program this one replaces (used in the help line).
+    /// The mosquitto program this one replaces (`--version`, `--help`, its config file).
     pub fn mosquitto_name(self) -> &'static str {
         match self {
             Client::Pub => "mosquitto_pub",
             Client::Sub => "mosquitto_sub",
         }
     }
-    /// Our program name.
+    /// Our program's real name (`--version`, man page, config file); messages use the
+    /// name it was invoked as ([`invoked_name`]).
     pub fn name(self) -> &'static str {
         match self {
             Client::Pub => "mqtts-pub",
@@ -241,32 +244,34 @@ pub enum Parsed {
 pub struct UsageError {
     /// Exact text for stderr, with mosquitto's trailing newlines (one or two).
     pub message: String,
-    /// Print `\nUse 'mqtts-pub --help' to see usage.\n` after it.
+    /// Print `\nUse 'NAME --help' to see usage.\n` after it ([`help_line`]).
     pub help_line: bool,
     /// pub without topic or message: the full usage goes to stdout instead of the help line.
     pub usage_on_stdout: bool,
 }
 
-/// The help line that follows most argument errors.
-pub fn help_line(client: Client) -> String {
-    format!("\nUse '{} --help' to see usage.\n", client.name())
+/// The help line that follows most argument errors; `name` is the name the program was
+/// invoked as ([`invoked_name`]).
+pub fn help_line(name: &str) -> String {
+    format!("\nUse '{name} --help' to see usage.\n")
 }
 
-/// What the binary prints for a [`UsageError`]: (stderr bytes, stdout bytes, exit code).
-pub fn render(client: Client, e: &UsageError) -> (Vec<u8>, Vec<u8>, i32) {
+/// What the binary invoked as `name` prints for a [`UsageError`]: (stderr bytes, stdout
+/// bytes, exit code).
+pub fn render(client: Client, name: &str, e: &UsageError) -> (Vec<u8>, Vec<u8>, i32) {
     let mut stderr = e.message.clone().into_bytes();
     if e.help_line {
-        stderr.extend_from_slice(help_line(client).as_bytes());
+        stderr.extend_from_slice(help_line(name).as_bytes());
     }
     let stdout = if e.usage_on_stdout {
-        usage(client).into_bytes()
+        usage(client, name).into_bytes()
     } else {
         Vec::new()
     };
     (stderr, stdout, crate::exit::GENERAL)
 }
 
-/// The `--version` line.
+/// The `--version` line: always the real name, whatever the program was invoked as.
 pub fn version_line(client: Client) -> String {
     format!(
         "{} version {} (compatible with {} 2.0.20)\n",

@@ -576,7 +576,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("topic"),
         Both,
         "no topic specified",
-        "topic to publish to, or filter to subscribe to (repeatable for mqtts-sub)",
+        "topic to publish to, or filter to subscribe to (repeatable when subscribing)",
     ),
     o(
         Key::FilterOut,
@@ -778,8 +778,10 @@ pub fn lookup(word: &[u8]) -> Option<&'static OptSpec> {
     })
 }
 
-/// The `--help` text, generated from [`OPTIONS`].
-pub fn usage(client: Client) -> String {
+/// The `--help` text, generated from [`OPTIONS`], for the program invoked as `name`
+/// (see `invoked_name`): the usage line says `name`; the header, the man page and the
+/// config files keep the real name.
+pub fn usage(client: Client, name: &str) -> String {
     let mut out = String::new();
     let (what, synopsis) = match client {
         Client::Pub => (
@@ -791,13 +793,17 @@ pub fn usage(client: Client) -> String {
             "{-t filter ... | -L url} [options]",
         ),
     };
+    let real = format!("{} {}", client.name(), env!("CARGO_PKG_VERSION"));
+    let title = if name == client.name() {
+        real
+    } else {
+        format!("{name} ({real})")
+    };
     out.push_str(&format!(
-        "{} {}: {what}.\nDrop-in replacement for {} 2.0 (same options, output and exit codes).\n\n",
-        client.name(),
-        env!("CARGO_PKG_VERSION"),
+        "{title}: {what}.\nDrop-in replacement for {} 2.0 (same options, output and exit codes).\n\n",
         client.mosquitto_name()
     ));
-    out.push_str(&format!("Usage: {} {synopsis}\n\n", client.name()));
+    out.push_str(&format!("Usage: {name} {synopsis}\n\n"));
     let rows: Vec<(String, &str)> = OPTIONS
         .iter()
         .filter(|s| s.clients.includes(client))

@@ -304,7 +304,7 @@ fn help_and_version_stop_parsing() {
 #[test]
 fn render_adds_help_line_or_usage() {
     let e = run(Client::Pub, &["-q", "9"]).unwrap_err();
-    let (err, out, code) = render(Client::Pub, &e);
+    let (err, out, code) = render(Client::Pub, "mqtts-pub", &e);
     assert_eq!(
         String::from_utf8(err).unwrap(),
         "Error: Invalid QoS given: 9\n\nUse 'mqtts-pub --help' to see usage.\n"
@@ -312,9 +312,12 @@ fn render_adds_help_line_or_usage() {
     assert!(out.is_empty());
     assert_eq!(code, 1);
     let e = run(Client::Pub, &["-t", "a"]).unwrap_err();
-    let (err, out, _) = render(Client::Pub, &e);
+    let (err, out, _) = render(Client::Pub, "mqtts-pub", &e);
     assert_eq!(err, b"Error: Both topic and message must be supplied.\n");
-    assert_eq!(String::from_utf8(out).unwrap(), usage(Client::Pub));
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        usage(Client::Pub, "mqtts-pub")
+    );
 }
 
 #[test]
@@ -416,7 +419,7 @@ fn table_and_usage() {
         );
         let name = s.short.or(s.long).unwrap();
         for c in [Client::Pub, Client::Sub] {
-            let listed = usage(c).lines().any(|l| {
+            let listed = usage(c, c.name()).lines().any(|l| {
                 l.strip_prefix(' ')
                     .and_then(|l| l.strip_prefix(name))
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with([',', ' ']))
@@ -426,9 +429,36 @@ fn table_and_usage() {
     }
     assert!(lookup(b"-o").is_none() && lookup(b"-e").is_none() && lookup(b"-S").is_none());
     assert_eq!(
-        help_line(Client::Sub),
+        help_line("mqtts-sub"),
         "\nUse 'mqtts-sub --help' to see usage.\n"
     );
+}
+
+#[test]
+fn messages_name_the_program_as_invoked() {
+    let e = run(Client::Sub, &["-q", "9", "-t", "a"]).unwrap_err();
+    let (err, _, _) = render(Client::Sub, "mosquitto_sub", &e);
+    assert_eq!(
+        String::from_utf8(err).unwrap(),
+        "Error: Invalid QoS given: 9\n\nUse 'mosquitto_sub --help' to see usage.\n"
+    );
+    let e = run(Client::Pub, &["-t", "a"]).unwrap_err();
+    let (_, out, _) = render(Client::Pub, "mosquitto_pub", &e);
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(out, usage(Client::Pub, "mosquitto_pub"));
+    let v = env!("CARGO_PKG_VERSION");
+    assert!(out.starts_with(&format!("mosquitto_pub (mqtts-pub {v}): publish ")));
+    assert!(out.contains("\nUsage: mosquitto_pub {-t topic"), "{out}");
+    assert!(!out.contains("Usage: mqtts-pub"), "{out}");
+    // What it really is, and where its files and manual are, keep the real name.
+    assert!(out.contains("$XDG_CONFIG_HOME/mqtts-pub") && out.contains("See mqtts-pub(1)"));
+    let own = usage(Client::Sub, "mqtts-sub");
+    assert!(
+        own.starts_with(&format!("mqtts-sub {v}: subscribe ")),
+        "{own}"
+    );
+    assert!(own.contains("\nUsage: mqtts-sub {-t filter"), "{own}");
+    assert!(version_line(Client::Pub).starts_with("mqtts-pub version "));
 }
 
 #[test]
