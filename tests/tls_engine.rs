@@ -419,3 +419,64 @@ fn engine_failures_are_named() {
     let err = both_fail(&key, &args);
     assert!(err.contains("--keyform engine needs --tls-engine"), "{err}");
 }
+
+#[test]
+fn tls_engine_alone_with_a_pem_key_matches_mosquitto() {
+    // --tls-engine without --keyform engine: the engine is loaded (and made OpenSSL's
+    // default, as mosquitto does) while the key comes from the PEM --key file.
+    let broker = Broker::shared();
+    let (_t, _one_at_a_time) = token();
+    let mut seen = Vec::new();
+    for prog in [Prog::MosquittoPub, Prog::OursPub] {
+        let topic = unique_topic("engine-alone");
+        let mut args = broker.client_args("mtls");
+        args.extend(strs(&[
+            "--tls-engine",
+            "pkcs11",
+            "-d",
+            "-q",
+            "1",
+            "-i",
+            "engine-alone",
+        ]));
+        args.extend(strs(&["-m", "pem key", "-t", &topic]));
+        let out = run_in(prog, "unused", &args).run();
+        out.assert_success();
+        assert_eq!(out.stderr_str(), "", "{out}");
+        seen.push(normalise_trace(&out.stdout_str()).replace(&topic, "TOPIC"));
+    }
+    assert!(seen[0].contains("received PUBACK"), "{}", seen[0]);
+    assert_eq!(
+        seen[1], seen[0],
+        "mqtts-pub's -d trace differs from mosquitto_pub's"
+    );
+}
+
+#[test]
+fn broker_rejecting_the_token_keys_certificate_is_diagnosed() {
+    // A certificate for the token's key from a CA the broker does not trust: the failure
+    // diagnosis redoes the handshake with the engine key and names the rejection.
+    let broker = Broker::shared();
+    let (t, _one_at_a_time) = token();
+    let other = common::pki::Pki::generate();
+    let public = openssl::x509::X509::from_pem(&std::fs::read(&t.cert).unwrap())
+        .unwrap()
+        .public_key()
+        .unwrap();
+    let spec = CertSpec {
+        common_name: "mqtts token client of another CA",
+        dns: &[],
+        ips: &[],
+        not_before: -86_400,
+        not_after: 365 * 86_400,
+        usage: Usage::Client,
+    };
+    let cert = other.issue_for_key(&other.dir, "token-other-ca", &spec, &public);
+    let key = t.uri(KEY_LABEL, Some(PIN));
+    let out = run_in(Prog::OursPub, &key, &pub_args(broker, &cert, &key)).run();
+    out.assert_code(84);
+    let err = out.stderr_str();
+    assert!(err.contains("rejected the client certificate"), "{out}");
+    assert!(err.contains("CN=mqtts token client of another CA"), "{out}");
+    assert!(!err.contains(PIN), "{out}");
+}
