@@ -395,6 +395,17 @@ fn engine_failures_are_named() {
         "{out}"
     );
     assert!(!out.stderr_str().contains("1111"), "{out}");
+    // --quiet: nothing on stderr from mqtts (mosquitto_pub still shows the engine's own
+    // lines, PIN included).
+    let key = t.uri(KEY_LABEL, Some("1111"));
+    let mut quiet = pub_args(broker, &t.cert, &key);
+    quiet.push("--quiet".into());
+    run_in(Prog::MosquittoPub, &key, &quiet)
+        .run()
+        .assert_code(1);
+    let out = run_in(Prog::OursPub, &key, &quiet).run();
+    out.assert_code(1);
+    assert_eq!(out.stderr_str(), "", "{out}");
 
     // The certificate of another key.
     let key = t.uri(KEY_LABEL, Some(PIN));

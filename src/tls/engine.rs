@@ -16,7 +16,7 @@
 //! a prompt on the terminal), asked only when the engine needs a PIN.
 
 use super::files::{self, PasswordSource};
-use super::option_error;
+use super::{FILE_ERROR, option_error};
 use crate::exit::Failure;
 use crate::options::Options;
 use foreign_types::ForeignType;
@@ -118,6 +118,12 @@ pub(crate) fn shown_key_id(id: &str) -> String {
     }
 }
 
+/// A failure of the engine or its key: exit status FILE_ERROR, like a key file's, and
+/// silenced by `--quiet` (mosquitto prints nothing then either).
+fn engine_error(line: impl Into<String>) -> Failure {
+    Failure::new(FILE_ERROR, line)
+}
+
 /// OpenSSL's error queue, emptied: the reasons, as text ("object not found; …").
 fn drain_errors() -> String {
     let mut reasons: Vec<String> = Vec::new();
@@ -153,7 +159,7 @@ fn open(id: &str) -> Result<Engine, Failure> {
         let e = ENGINE_by_id(cid.as_ptr());
         if e.is_null() {
             let errors = drain_errors();
-            let mut f = option_error(format!(
+            let mut f = engine_error(format!(
                 "Error: the OpenSSL engine \"{shown}\" (--tls-engine) cannot be loaded."
             ));
             f = match package_of(id) {
@@ -176,7 +182,7 @@ fn open(id: &str) -> Result<Engine, Failure> {
         if ENGINE_init(e) != 1 {
             let _ = drain_errors();
             ENGINE_free(e);
-            return Err(option_error(format!(
+            return Err(engine_error(format!(
                 "Error: the OpenSSL engine \"{shown}\" (--tls-engine) was found but failed \
                  to initialise."
             ))
@@ -294,7 +300,7 @@ pub(super) fn load(opts: &Options, engine: &str, key_id: &str) -> Result<PKey<Pr
         };
         if !ok {
             let _ = drain_errors();
-            return Err(option_error(format!(
+            return Err(engine_error(format!(
                 "Error: --tls-engine-kpass-sha1: the engine \"{eng}\" does not take a SHA1 of \
                  the key password (it has no SECRET_MODE control)."
             ))
@@ -339,7 +345,7 @@ fn key_failure(eng: &str, shown: &str, key_id: &str, state: &PinState, errors: &
     let pin_locked = lower.contains("pin_locked") || lower.contains("pin locked");
     let in_uri = key_id.to_ascii_lowercase().contains("pin-value=");
     if pin_locked {
-        return option_error(format!(
+        return engine_error(format!(
             "Error: the token of the engine key --key {shown} is locked (too many wrong PINs)."
         ))
         .and("Unlock it with the token's security officer PIN.");
@@ -350,13 +356,13 @@ fn key_failure(eng: &str, shown: &str, key_id: &str, state: &PinState, errors: &
             None if in_uri => "from pin-value= in the key URI".to_string(),
             None => "given".to_string(),
         };
-        return option_error(format!(
+        return engine_error(format!(
             "Error: wrong PIN for the token of the engine key --key {shown}."
         ))
         .and(format!("The token refused the PIN {from}."));
     }
     if state.missing {
-        return option_error(format!(
+        return engine_error(format!(
             "Error: the token of the engine key --key {shown} needs a PIN and none was given."
         ))
         .and(format!(
@@ -365,7 +371,7 @@ fn key_failure(eng: &str, shown: &str, key_id: &str, state: &PinState, errors: &
             super::KEY_PASSWORD_ENV
         ));
     }
-    let mut f = option_error(format!(
+    let mut f = engine_error(format!(
         "Error: the engine \"{eng}\" found no private key --key {shown}."
     ));
     f = if key_id.starts_with("pkcs11:") {
