@@ -378,6 +378,29 @@ fn engine_failures_are_named() {
     assert!(err.contains("found no private key"), "{err}");
     assert!(err.contains("object=no-such-key"), "{err}");
     assert!(err.contains("pin-value=(hidden)"), "{err}");
+    // …and what the token holds.
+    assert!(
+        err.contains(&format!("Token \"{}\" holds: ", t.label)),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("key \"{KEY_LABEL}\" (id 01)")),
+        "{err}"
+    );
+
+    // No such token: the tokens present are named.
+    let key = t
+        .uri(KEY_LABEL, Some(PIN))
+        .replace(&t.label, "no-such-token");
+    let err = both_fail(&key, &pub_args(broker, &t.cert, &key));
+    assert!(err.contains("found no private key"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "No token is labelled \"no-such-token\"; the tokens present: \"{}\"",
+            t.label
+        )),
+        "{err}"
+    );
 
     // A wrong PIN, in the URI and from MQTTS_KEY_PASSWORD.
     let key = t.uri(KEY_LABEL, Some("1111"));

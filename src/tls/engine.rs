@@ -169,9 +169,8 @@ fn open(id: &str) -> Result<Engine, Failure> {
                     pkg.split(' ').next().unwrap_or(pkg)
                 )),
                 None => f.and(
-                    "OpenSSL has no engine of that name (its engines are listed by \
-                     `openssl engine`; the PKCS#11 engine is \"pkcs11\", package \
-                     libengine-pkcs11-openssl).",
+                    "OpenSSL has no engine of that name (the PKCS#11 engine is \"pkcs11\", \
+                     package libengine-pkcs11-openssl).",
                 ),
             };
             if !errors.is_empty() {
@@ -374,14 +373,17 @@ fn key_failure(eng: &str, shown: &str, key_id: &str, state: &PinState, errors: &
     let mut f = engine_error(format!(
         "Error: the engine \"{eng}\" found no private key --key {shown}."
     ));
-    f = if key_id.starts_with("pkcs11:") {
-        f.and(
+    f = match key_id
+        .starts_with("pkcs11:")
+        .then(|| super::pkcs11::describe(key_id))
+    {
+        Some(Some(held)) => f.and(held).and("Check token=, object= or id= in the URI."),
+        Some(None) => f.and(
             "No token holds a private key matching this URI: check token=, object= or id= \
              (`p11-kit list-modules` lists the tokens, `pkcs11-tool --module \
              /usr/lib/x86_64-linux-gnu/p11-kit-proxy.so --list-objects --login` their keys).",
-        )
-    } else {
-        f.and("Check the key id: the engine does not know it.")
+        ),
+        None => f.and("Check the key id: the engine does not know it."),
     };
     if !errors.is_empty() {
         f = f.and(format!("The engine said: {errors}."));

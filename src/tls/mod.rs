@@ -38,6 +38,7 @@
 pub mod engine;
 mod files;
 pub mod peer;
+mod pkcs11;
 mod probe;
 mod process;
 
