@@ -320,6 +320,29 @@ fn pin_from_the_key_password_sources() {
     let out = run_in(Prog::OursPub, &key, &with_file).run();
     out.assert_success();
     std::fs::remove_file(&pw).unwrap();
+    // Asked on the terminal (script(1) gives it one), with the prompt naming the key.
+    let quoted: Vec<String> = std::iter::once(Prog::OursPub.path().display().to_string())
+        .chain(args.iter().cloned())
+        .map(|a| format!("'{a}'"))
+        .collect();
+    let mut tty = Run::new("script")
+        .args(["-qec", &quoted.join(" "), "/dev/null"])
+        .env("SOFTHSM2_CONF", &t.conf)
+        .env_remove("MQTTS_KEY_PASSWORD")
+        .current_dir(t.our_cwd.path())
+        .stdin_pipe()
+        .spawn();
+    let prompt = format!("Enter the PIN for the token of --key {key}: ");
+    assert!(
+        tty.wait_for_stdout(&prompt, DEFAULT_TIMEOUT),
+        "no PIN prompt: {}",
+        tty.stdout_str()
+    );
+    tty.write_stdin(format!("{PIN}\n").as_bytes()).unwrap();
+    let out = tty.wait(DEFAULT_TIMEOUT);
+    out.assert_success();
+    assert!(!out.stdout_str().contains(PIN), "PIN echoed: {out}");
+
     // No PIN anywhere and no terminal to ask on (setsid: no controlling terminal).
     let out = Run::new("setsid")
         .arg("-w")

@@ -40,7 +40,7 @@ const SECRET_MODE: &CStr = c"SECRET_MODE";
 const SECRET_MODE_SHA: c_long = 0x1000;
 const PIN: &CStr = c"PIN";
 
-// The RawEngine and UI API of libcrypto (deprecated in OpenSSL 3 but present; openssl-sys
+// The ENGINE and UI API of libcrypto (deprecated in OpenSSL 3 but present; openssl-sys
 // does not bind it).
 unsafe extern "C" {
     fn ENGINE_load_builtin_engines();
@@ -200,7 +200,7 @@ fn open(id: &str) -> Result<Engine, Failure> {
     }
 }
 
-/// `--tls-engine RawEngine` without `--keyform engine`: the engine does the crypto it
+/// `--tls-engine ENGINE` without `--keyform engine`: the engine does the crypto it
 /// offers (as mosquitto: default for all its methods), the key comes from `--key`.
 pub(super) fn load_engine_only(id: &str) -> Result<(), Failure> {
     open(id).map(|_| ())
@@ -209,7 +209,7 @@ pub(super) fn load_engine_only(id: &str) -> Result<(), Failure> {
 /// What the UI method did while the engine loaded the key.
 #[derive(Default)]
 struct PinState {
-    /// The password sources (a copy of the options' relevant part).
+    /// The options, for the PIN sources (--key-password-file, MQTTS_KEY_PASSWORD).
     opts: Option<Options>,
     /// What the PIN is for, in the prompt.
     what: String,
