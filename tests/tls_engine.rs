@@ -18,7 +18,9 @@ use std::sync::OnceLock;
 
 const PIN: &str = "2468";
 const SO_PIN: &str = "13579";
+/// The token's EC P-256 key (id 01) and RSA 2048 key (id 02).
 const KEY_LABEL: &str = "mqtts-client";
+const RSA_KEY_LABEL: &str = "mqtts-rsa-client";
 const SOFTHSM_MODULES: &[&str] = &[
     "/usr/lib/softhsm/libsofthsm2.so",
     "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
@@ -30,8 +32,9 @@ struct Token {
     /// The SoftHSM2 config naming this token's own directory.
     conf: PathBuf,
     label: String,
-    /// Client certificate (from the test CA) for the token's public key.
+    /// Client certificates (from the test CA) for the token's EC and RSA keys.
     cert: PathBuf,
+    rsa_cert: PathBuf,
     /// A directory holding an empty file named like each key id mosquitto is given.
     mosquitto_cwd: TempDir,
     /// A directory with no such files, where mqtts runs.
@@ -105,36 +108,49 @@ impl Token {
             "--id",
             "01",
         ]);
-        let der = dir.join("public.der");
         p11(&[
-            "--read-object",
-            "--type",
-            "pubkey",
+            "--login",
+            "--pin",
+            PIN,
+            "--keypairgen",
+            "--key-type",
+            "rsa:2048",
             "--label",
-            KEY_LABEL,
-            "-o",
-            &der.display().to_string(),
+            RSA_KEY_LABEL,
+            "--id",
+            "02",
         ]);
-        let public: PKey<Public> =
-            PKey::public_key_from_der(&std::fs::read(&der).expect("public key")).expect("SPKI");
-        let cert = pki().issue_for_key(
-            dir.path(),
-            "token-client",
-            &CertSpec {
-                common_name: "mqtts token client",
+        let issue = |label: &str, cn: &str| {
+            let der = dir.join(format!("{label}.der"));
+            p11(&[
+                "--read-object",
+                "--type",
+                "pubkey",
+                "--label",
+                label,
+                "-o",
+                &der.display().to_string(),
+            ]);
+            let public: PKey<Public> =
+                PKey::public_key_from_der(&std::fs::read(&der).expect("public key")).expect("SPKI");
+            let spec = CertSpec {
+                common_name: cn,
                 dns: &[],
                 ips: &[],
                 not_before: -86_400,
-                not_after: 30 * 86_400 + 86_400 * 335,
+                not_after: 365 * 86_400,
                 usage: Usage::Client,
-            },
-            &public,
-        );
+            };
+            pki().issue_for_key(dir.path(), label, &spec, &public)
+        };
+        let cert = issue(KEY_LABEL, "mqtts token client");
+        let rsa_cert = issue(RSA_KEY_LABEL, "mqtts token RSA client");
         Token {
             _dir: dir,
             conf,
             label,
             cert,
+            rsa_cert,
             mosquitto_cwd: TempDir::new("softhsm-mosq-cwd"),
             our_cwd: TempDir::new("softhsm-our-cwd"),
         }
@@ -537,4 +553,39 @@ fn broker_rejecting_the_token_keys_certificate_is_diagnosed() {
     assert!(err.contains("rejected the client certificate"), "{out}");
     assert!(err.contains("CN=mqtts token client of another CA"), "{out}");
     assert!(!err.contains(PIN), "{out}");
+}
+
+#[test]
+fn rsa_token_key_over_tls_1_2_and_1_3() {
+    // RSA in the token: TLS 1.3 signs with RSA-PSS, TLS 1.2 (here) may use PKCS#1.
+    let broker = Broker::shared();
+    let (t, _one_at_a_time) = token();
+    let key = t.uri(RSA_KEY_LABEL, Some(PIN));
+    for max in ["tlsv1.3", "tlsv1.2"] {
+        let topic = unique_topic("engine-rsa");
+        let sub = start_subscriber(
+            broker,
+            Prog::MosquittoSub,
+            [broker.client_args("mtls"), strs(&["-C", "1", "-i"])]
+                .concat()
+                .into_iter()
+                .chain([format!("rsa-{max}"), "-t".into(), topic.clone()]),
+        );
+        let mut args = engine_args(broker, &t.rsa_cert, &key);
+        args.extend(strs(&[
+            "--tls-max-version",
+            max,
+            "-q",
+            "1",
+            "-m",
+            max,
+            "-t",
+            &topic,
+        ]));
+        let out = run_in(Prog::OursPub, &key, &args).run();
+        out.assert_success();
+        assert_eq!(out.stderr_str(), "", "{out}");
+        let got = sub.wait(DEFAULT_TIMEOUT);
+        assert_eq!(got.stdout_str(), format!("{max}\n"), "{got}");
+    }
 }
