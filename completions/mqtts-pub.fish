@@ -9,8 +9,8 @@ complete -c mqtts-pub -s h -l host -d 'broker host name or address (default loca
 complete -c mqtts-pub -s i -l id -d 'client identifier' -r -f
 complete -c mqtts-pub -s I -l id-prefix -d 'client identifier made of this prefix and the process id' -r -f
 complete -c mqtts-pub -s k -l keepalive -d 'keepalive interval, 5..65535 seconds (default 60)' -r -f
-complete -c mqtts-pub -l key -d 'private key (PEM) for the client certificate' -r -F
-complete -c mqtts-pub -l keyform -d 'format of the private key' -r -f -a "pem\t''
+complete -c mqtts-pub -l key -d 'private key (PEM file, or engine key id) for the client certificate' -r -F
+complete -c mqtts-pub -l keyform -d 'engine: --key names a key held by the --tls-engine engine' -r -f -a "pem\t''
 engine\t''"
 complete -c mqtts-pub -s L -l url -d 'mqtt(s)://[user[:password]@]host[:port]/topic' -r -f
 complete -c mqtts-pub -s m -l message -d 'send this message' -r -f
@@ -27,8 +27,8 @@ complete -c mqtts-pub -l repeat -d 'publish the message this many times' -r -f
 complete -c mqtts-pub -l repeat-delay -d 'wait between repeats: seconds, or a duration such as 250ms' -r -f
 complete -c mqtts-pub -s t -l topic -d 'topic to publish to, or filter to subscribe to (repeatable when subscribing)' -r -f
 complete -c mqtts-pub -l tls-alpn -d 'TLS ALPN protocol name' -r -f
-complete -c mqtts-pub -l tls-engine -d 'OpenSSL engine for TLS' -r -f
-complete -c mqtts-pub -l tls-engine-kpass-sha1 -d 'SHA1 of the key password, for the engine' -r -f
+complete -c mqtts-pub -l tls-engine -d 'OpenSSL engine to load, e.g. pkcs11 for a key in a PKCS#11 token' -r -f
+complete -c mqtts-pub -l tls-engine-kpass-sha1 -d 'SHA1 of the key password, for engines with a SECRET_MODE control' -r -f
 complete -c mqtts-pub -l tls-version -d 'minimum TLS version: tlsv1.3, tlsv1.2 (default) or tlsv1.1' -r -f -a "tlsv1.3\t''
 tlsv1.2\t''
 tlsv1.1\t''"
@@ -49,7 +49,7 @@ complete -c mqtts-pub -s x -d 'session expiry interval (MQTT v5); -1 or ∞ for 
 complete -c mqtts-pub -l tls-max-version -d 'maximum TLS version: tlsv1.3, tlsv1.2 or tlsv1.1' -r -f -a "tlsv1.3\t''
 tlsv1.2\t''
 tlsv1.1\t''"
-complete -c mqtts-pub -l key-password-file -d 'read the password of an encrypted --key from this file' -r -F
+complete -c mqtts-pub -l key-password-file -d 'read the password of an encrypted --key (or a token PIN) from this file' -r -F
 complete -c mqtts-pub -l pkcs12 -d 'client certificate and key from a PKCS#12 file' -r -F
 complete -c mqtts-pub -l cert-expiry-warn -d 'warn when a certificate expires within this time (default 30days, 0 = off)' -r -f
 complete -c mqtts-pub -s c -l disable-clean-session -d 'keep the session on the broker (needs -i)'

@@ -10,8 +10,8 @@ complete -c mqtts-sub -s h -l host -d 'broker host name or address (default loca
 complete -c mqtts-sub -s i -l id -d 'client identifier' -r -f
 complete -c mqtts-sub -s I -l id-prefix -d 'client identifier made of this prefix and the process id' -r -f
 complete -c mqtts-sub -s k -l keepalive -d 'keepalive interval, 5..65535 seconds (default 60)' -r -f
-complete -c mqtts-sub -l key -d 'private key (PEM) for the client certificate' -r -F
-complete -c mqtts-sub -l keyform -d 'format of the private key' -r -f -a "pem\t''
+complete -c mqtts-sub -l key -d 'private key (PEM file, or engine key id) for the client certificate' -r -F
+complete -c mqtts-sub -l keyform -d 'engine: --key names a key held by the --tls-engine engine' -r -f -a "pem\t''
 engine\t''"
 complete -c mqtts-sub -s L -l url -d 'mqtt(s)://[user[:password]@]host[:port]/topic' -r -f
 complete -c mqtts-sub -s M -d 'maximum number of QoS 1/2 messages in flight (default 20)' -r -f
@@ -27,8 +27,8 @@ complete -c mqtts-sub -l random-filter -d 'print only some messages, chosen at r
 complete -c mqtts-sub -s t -l topic -d 'topic to publish to, or filter to subscribe to (repeatable when subscribing)' -r -f
 complete -c mqtts-sub -s T -l filter-out -d 'ignore messages whose topic matches this filter (repeatable)' -r -f
 complete -c mqtts-sub -l tls-alpn -d 'TLS ALPN protocol name' -r -f
-complete -c mqtts-sub -l tls-engine -d 'OpenSSL engine for TLS' -r -f
-complete -c mqtts-sub -l tls-engine-kpass-sha1 -d 'SHA1 of the key password, for the engine' -r -f
+complete -c mqtts-sub -l tls-engine -d 'OpenSSL engine to load, e.g. pkcs11 for a key in a PKCS#11 token' -r -f
+complete -c mqtts-sub -l tls-engine-kpass-sha1 -d 'SHA1 of the key password, for engines with a SECRET_MODE control' -r -f
 complete -c mqtts-sub -l tls-version -d 'minimum TLS version: tlsv1.3, tlsv1.2 (default) or tlsv1.1' -r -f -a "tlsv1.3\t''
 tlsv1.2\t''
 tlsv1.1\t''"
@@ -51,7 +51,7 @@ complete -c mqtts-sub -s x -d 'session expiry interval (MQTT v5); -1 or ∞ for 
 complete -c mqtts-sub -l tls-max-version -d 'maximum TLS version: tlsv1.3, tlsv1.2 or tlsv1.1' -r -f -a "tlsv1.3\t''
 tlsv1.2\t''
 tlsv1.1\t''"
-complete -c mqtts-sub -l key-password-file -d 'read the password of an encrypted --key from this file' -r -F
+complete -c mqtts-sub -l key-password-file -d 'read the password of an encrypted --key (or a token PIN) from this file' -r -F
 complete -c mqtts-sub -l pkcs12 -d 'client certificate and key from a PKCS#12 file' -r -F
 complete -c mqtts-sub -l cert-expiry-warn -d 'warn when a certificate expires within this time (default 30days, 0 = off)' -r -f
 complete -c mqtts-sub -s c -l disable-clean-session -d 'keep the session on the broker (needs -i)'

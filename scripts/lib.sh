@@ -14,6 +14,12 @@ mqtts_missing_packages() {
   command -v cc >/dev/null 2>&1 || missing+=(build-essential)
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   [ -x /usr/bin/time ] || missing+=(time)
+  # tests/tls_engine.rs: a SoftHSM2 token, pkcs11-tool, OpenSSL's pkcs11 engine and
+  # p11-kit's proxy module (through which the engine finds the token).
+  command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
+  command -v pkcs11-tool >/dev/null 2>&1 || missing+=(opensc)
+  [ -n "$(find /usr/lib -path '*/engines-3/pkcs11.so' -print -quit 2>/dev/null)" ] || missing+=(libengine-pkcs11-openssl)
+  [ -n "$(find /usr/lib -name p11-kit-proxy.so -print -quit 2>/dev/null)" ] || missing+=(p11-kit-modules)
   printf '%s\n' "${missing[@]}"
 }
 

@@ -17,6 +17,7 @@
 //! | [`writev`] | write MQTT packets (TCP) | [`crate::connection::quickack::written`] | no 40 ms delayed-ACK wait |
 //! | [`SSL_write`] | write MQTT packets (TLS) | [`crate::connection::quickack::written`] | as `writev` |
 //! | [`SSL_connect`] | run the TLS handshake | before: [`crate::tls::psk::before_handshake`]; [`crate::tls::peer::look`] on success | `--psk` (paho's Rust API has no PSK hook); broker-certificate expiry warning |
+//! | [`SSL_CTX_use_PrivateKey_file`] | load the client key (always as a PEM file, from `--key` or else the certificate file) | [`crate::tls::engine::key`]: when `--keyform engine` loaded a key at plan time, `SSL_CTX_use_PrivateKey` with it *instead of* the real call (the file holds no key) | keys held by an OpenSSL engine (PKCS#11 tokens) |
 //! | [`SSL_CTX_set_msg_callback`] | install a debug callback | nothing is installed | ~10% of the CPU a received message costs |
 //!
 //! What an override may do: the real call with the caller's arguments unchanged (unless the
@@ -191,6 +192,33 @@ pub unsafe extern "C" fn SSL_connect(ssl: *mut openssl_sys::SSL) -> libc::c_int 
         crate::tls::peer::look(ssl);
     }
     rc
+}
+
+/// `SSL_CTX_use_PrivateKey_file`: the engine's key when one was loaded, else libssl's.
+///
+/// # Safety
+/// The contract of `SSL_CTX_use_PrivateKey_file`: a valid `ctx`, a NUL-terminated `file`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_CTX_use_PrivateKey_file(
+    ctx: *mut openssl_sys::SSL_CTX,
+    file: *const libc::c_char,
+    kind: libc::c_int,
+) -> libc::c_int {
+    if let Some(key) = crate::tls::engine::key() {
+        // SAFETY: a valid context and a live key (kept for the life of the process);
+        // the context takes its own reference.
+        return unsafe { openssl_sys::SSL_CTX_use_PrivateKey(ctx, key) };
+    }
+    type F = unsafe extern "C" fn(
+        *mut openssl_sys::SSL_CTX,
+        *const libc::c_char,
+        libc::c_int,
+    ) -> libc::c_int;
+    let Some(real) = real!(c"SSL_CTX_use_PrivateKey_file", F) else {
+        return 0;
+    };
+    // SAFETY: the caller's arguments, passed on unchanged.
+    unsafe { real(ctx, file, kind) }
 }
 
 /// `SSL_CTX_set_msg_callback(ctx, cb)`: installs nothing.

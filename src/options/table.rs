@@ -342,7 +342,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("file"),
         Both,
         "no file specified",
-        "private key (PEM) for the client certificate",
+        "private key (PEM file, or engine key id) for the client certificate",
     ),
     o(
         Key::Keyform,
@@ -351,7 +351,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("pem|engine"),
         Both,
         "no keyform specified",
-        "format of the private key",
+        "engine: --key names a key held by the --tls-engine engine",
     ),
     o(
         Key::Url,
@@ -603,7 +603,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("engine"),
         Both,
         "no engine_id specified",
-        "OpenSSL engine for TLS",
+        "OpenSSL engine to load, e.g. pkcs11 for a key in a PKCS#11 token",
     ),
     o(
         Key::TlsEngineKpassSha1,
@@ -612,7 +612,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("sha1"),
         Both,
         "no kpass sha1 specified",
-        "SHA1 of the key password, for the engine",
+        "SHA1 of the key password, for engines with a SECRET_MODE control",
     ),
     o(
         Key::TlsUseOsCerts,
@@ -752,7 +752,7 @@ pub static OPTIONS: &[OptSpec] = &[
         "--key-password-file",
         "file",
         "no file specified",
-        "read the password of an encrypted --key from this file",
+        "read the password of an encrypted --key (or a token PIN) from this file",
     ),
     ext(
         Key::Pkcs12,

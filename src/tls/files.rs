@@ -212,14 +212,14 @@ fn check_validity(
 }
 
 /// Where a key password comes from, for messages.
-enum PasswordSource {
+pub(super) enum PasswordSource {
     File(String),
     Env,
     Prompt,
 }
 
 impl PasswordSource {
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         match self {
             PasswordSource::File(p) => format!("from --key-password-file {}", printable(p)),
             PasswordSource::Env => format!("from {KEY_PASSWORD_ENV}"),
@@ -241,6 +241,19 @@ fn get_password(opts: &Options, what: &str) -> Result<(Secret, PasswordSource), 
         )));
     }
     Ok((pw, src))
+}
+
+/// The PIN an engine asks for `what`, from the same sources as a key password: Ok(None)
+/// when there is none (no --key-password-file, no MQTTS_KEY_PASSWORD, no terminal).
+pub(super) fn engine_pin(
+    opts: &Options,
+    what: &str,
+) -> Result<Option<(Secret, PasswordSource)>, Failure> {
+    if opts.tls.key_password_file.is_some() || std::env::var_os(KEY_PASSWORD_ENV).is_some() {
+        return get_password(opts, what).map(Some);
+    }
+    Ok(prompt_password(&format!("Enter the PIN for {what}: "))
+        .map(|p| (Secret(p), PasswordSource::Prompt)))
 }
 
 fn read_password(opts: &Options, what: &str) -> Result<(Secret, PasswordSource), Failure> {
@@ -529,6 +542,35 @@ pub(crate) fn check(opts: &Options, plan: &mut TlsPlan) -> Result<(), Failure> {
             printable(k)
         ))
         .and("Give both --cert and --key (the client certificate and its private key).")),
+        (Some(c), Some(k)) if super::keyform_engine(opts) => {
+            let chain = load_certs("--cert", c)?;
+            let engine = t.tls_engine.as_deref().unwrap_or_default();
+            let key = super::engine::load(opts, engine, k)?;
+            let leaf = &chain[0];
+            if !leaf.public_key().is_ok_and(|pk| pk.public_eq(&key)) {
+                return Err(file_error(format!(
+                    "Error: the certificate --cert {} does not belong to the engine key --key {}.",
+                    printable(c),
+                    super::engine::shown_key_id(k)
+                ))
+                .and(format!(
+                    "Certificate: {}. Give the certificate issued for the token's key.",
+                    name(leaf.subject_name())
+                )));
+            }
+            if let Some(w) = check_validity("client certificate", "--cert", c, leaf, warn)? {
+                plan.warnings.push(w);
+            }
+            // paho loads the key from the certificate file (no --key file); the
+            // SSL_CTX_use_PrivateKey_file seam installs the engine's key instead.
+            plan.cert = Some(c.clone());
+            plan.identity = Some(Identity {
+                chain,
+                key,
+                source: format!("--cert {}", printable(c)),
+            });
+            Ok(())
+        }
         (Some(c), Some(k)) => {
             let chain = load_certs("--cert", c)?;
             let (key, password) = load_key(opts, k)?;

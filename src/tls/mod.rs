@@ -23,7 +23,7 @@
 //!
 //! | Class | Constant | Code |
 //! |---|---|---|
-//! | TLS file missing/unreadable/not PEM, `--cert` without `--key`, key/cert mismatch, key password missing or wrong, expired client cert or CA file, bad TLS option value, TLS option without TLS, unsupported option (engines, `--proxy`), `--psk` empty or with certificate options | [`FILE_ERROR`] | 1 |
+//! | TLS file missing/unreadable/not PEM, `--cert` without `--key`, key/cert mismatch, key password missing or wrong, engine not loadable / engine key not found / wrong token PIN, expired client cert or CA file, bad TLS option value, TLS option without TLS, unsupported option (`--proxy`), `--psk` empty or with certificate options | [`FILE_ERROR`] | 1 |
 //! | TCP connection refused / network unreachable / DNS failure / no answer | [`NETWORK`] | 1 |
 //! | plain MQTT spoken to a TLS port | [`PLAIN_TO_TLS_PORT`] | 7 |
 //! | TLS handshake failed, cause not identified | [`TLS_FAILED`] | 8 |
@@ -36,8 +36,10 @@
 //! | TLS spoken to a port that answers without TLS | [`TLS_TO_PLAIN_PORT`] | 86 |
 //! | broker rejected the PSK: identity unknown, or its key differs from `--psk` | [`PSK_REJECTED`] | 87 |
 
+pub mod engine;
 mod files;
 pub mod peer;
+mod pkcs11;
 mod probe;
 mod process;
 pub mod psk;
@@ -186,30 +188,7 @@ pub(crate) fn option_error(line: impl Into<String>) -> Failure {
 
 /// Options mqtts does not implement: refuse them instead of ignoring them.
 fn reject_unsupported(opts: &Options) -> Result<(), Failure> {
-    let t = &opts.tls;
-    let (opt, why, instead) = if t
-        .keyform
-        .as_deref()
-        .is_some_and(|k| !k.eq_ignore_ascii_case("pem"))
-    {
-        (
-            "--keyform engine",
-            "paho loads keys from PEM files only, not through OpenSSL engines",
-            "Give the key as a PEM file with --key (or a PKCS#12 file with --pkcs12).",
-        )
-    } else if t.tls_engine.is_some() {
-        (
-            "--tls-engine",
-            "paho cannot use OpenSSL engines",
-            "Give the key as a PEM file with --key (or a PKCS#12 file with --pkcs12).",
-        )
-    } else if t.tls_engine_kpass_sha1.is_some() {
-        (
-            "--tls-engine-kpass-sha1",
-            "paho cannot use OpenSSL engines",
-            "Give the key as a PEM file with --key (or a PKCS#12 file with --pkcs12).",
-        )
-    } else if opts.proxy.is_some() {
+    let (opt, why, instead) = if opts.proxy.is_some() {
         (
             "--proxy",
             "paho supports HTTP CONNECT proxies only, not SOCKS5",
@@ -219,6 +198,14 @@ fn reject_unsupported(opts: &Options) -> Result<(), Failure> {
         return Ok(());
     };
     Err(option_error(format!("Error: {opt} is not supported by mqtts: {why}.")).and(instead))
+}
+
+/// `--keyform engine`: `--key` names a key held by the `--tls-engine` engine.
+pub(crate) fn keyform_engine(opts: &Options) -> bool {
+    opts.tls
+        .keyform
+        .as_deref()
+        .is_some_and(|k| k.eq_ignore_ascii_case("engine"))
 }
 
 /// The first TLS-only option given, by its command-line name.
@@ -234,6 +221,7 @@ fn first_tls_only_option(opts: &Options) -> Option<&'static str> {
         (t.tls_version.is_some(), "--tls-version"),
         (t.tls_max_version.is_some(), "--tls-max-version"),
         (t.tls_alpn.is_some(), "--tls-alpn"),
+        (t.tls_engine.is_some(), "--tls-engine"),
     ]
     .into_iter()
     .find(|(given, _)| *given)
@@ -335,6 +323,15 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
         warnings: Vec::new(),
         _memfd: None,
     };
+    if keyform_engine(opts) && t.tls_engine.is_none() {
+        return Err(option_error(
+            "Error: --keyform engine needs --tls-engine ENGINE: the engine that holds the key.",
+        )
+        .and("For a PKCS#11 token: --tls-engine pkcs11 --key 'pkcs11:token=…;object=…'."));
+    }
+    if let (Some(e), false) = (&t.tls_engine, keyform_engine(opts)) {
+        engine::load_engine_only(e)?;
+    }
     files::check(opts, &mut plan)?;
     if t.use_os_certs && t.cafile.is_some() && t.capath.is_some() {
         plan.warnings.push(format!(

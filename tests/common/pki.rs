@@ -13,7 +13,7 @@ use openssl::ec::{EcGroup, EcKey};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkcs12::Pkcs12;
-use openssl::pkey::{PKey, Private};
+use openssl::pkey::{HasPublic, PKey, PKeyRef, Private};
 use openssl::rsa::Rsa;
 use openssl::symm::Cipher;
 use openssl::x509::extension::{
@@ -169,6 +169,21 @@ fn make_cert(
     leaf: Option<&Leaf<'_>>,
     ca_cn: &str,
 ) -> X509 {
+    match issuer {
+        Some((ca, ca_key)) => make_cert_for(key, Some(ca), ca_key, leaf, ca_cn),
+        None => make_cert_for(key, None, key, leaf, ca_cn),
+    }
+}
+
+/// Builds a certificate for the public `key`, issued by `issuer` (None = self-issued)
+/// and signed with `signer`.
+fn make_cert_for<T: HasPublic>(
+    key: &PKeyRef<T>,
+    issuer: Option<&X509>,
+    signer: &PKeyRef<Private>,
+    leaf: Option<&Leaf<'_>>,
+    ca_cn: &str,
+) -> X509 {
     let t = now();
     let mut b = X509Builder::new().expect("X509Builder");
     b.set_version(2).expect("version");
@@ -187,7 +202,7 @@ fn make_cert(
     let name = name.build();
     b.set_subject_name(&name).expect("subject");
     match issuer {
-        Some((ca, _)) => b.set_issuer_name(ca.subject_name()).expect("issuer"),
+        Some(ca) => b.set_issuer_name(ca.subject_name()).expect("issuer"),
         None => b.set_issuer_name(&name).expect("issuer"),
     }
     b.set_pubkey(key).expect("pubkey");
@@ -235,7 +250,7 @@ fn make_cert(
                 Usage::Client => eku.client_auth(),
             };
             b.append_extension(eku.build().unwrap()).unwrap();
-            let ca_cert: Option<&openssl::x509::X509Ref> = issuer.map(|(c, _)| &**c);
+            let ca_cert: Option<&openssl::x509::X509Ref> = issuer.map(|c| &**c);
             if !l.dns.is_empty() || !l.ips.is_empty() {
                 let mut san = SubjectAlternativeName::new();
                 for d in l.dns {
@@ -259,7 +274,6 @@ fn make_cert(
         }
     }
 
-    let signer = issuer.map(|(_, k)| k).unwrap_or(key);
     b.sign(signer, MessageDigest::sha256()).expect("sign");
     b.build()
 }
@@ -524,5 +538,26 @@ impl Pki {
             write_cert(dir, &format!("{name}.crt"), &cert),
             write_key(dir, &format!("{name}.key"), &key),
         )
+    }
+
+    /// Issues a client or server certificate from the trusted CA for a public key held
+    /// elsewhere (e.g. generated inside a PKCS#11 token), writing `<name>.crt` into `dir`.
+    pub fn issue_for_key<T: HasPublic>(
+        &self,
+        dir: &Path,
+        name: &str,
+        spec: &CertSpec<'_>,
+        key: &PKeyRef<T>,
+    ) -> PathBuf {
+        let leaf = Leaf {
+            cn: spec.common_name,
+            dns: spec.dns,
+            ips: spec.ips,
+            not_before: spec.not_before,
+            not_after: spec.not_after,
+            usage: spec.usage,
+        };
+        let cert = make_cert_for(key, Some(&self.ca_x509), &self.ca_pkey, Some(&leaf), "");
+        write_cert(dir, &format!("{name}.crt"), &cert)
     }
 }
