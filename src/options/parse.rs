@@ -71,6 +71,8 @@ struct State {
     /// mosquitto's unit: 1/100 percent (10000 = all).
     random_filter: i32,
     retain_as_published: bool,
+    pw_file: Option<String>,
+    topic_separator: Option<Vec<u8>>,
 }
 
 impl State {
@@ -122,6 +124,8 @@ impl State {
             remove_retained: false,
             random_filter: 10000,
             retain_as_published: false,
+            pw_file: None,
+            topic_separator: None,
         }
     }
 
@@ -439,6 +443,11 @@ impl State {
                 }
                 Key::KeyPasswordFile => self.tls.key_password_file = vs(),
                 Key::Pkcs12 => self.tls.pkcs12 = vs(),
+                Key::TlsServerName => self.tls.server_name = vs(),
+                Key::PinnedPubkey => self.tls.pinned_pubkey = vs(),
+                Key::TlsKeylog => self.tls.keylog = vs(),
+                Key::PwFile => self.pw_file = vs(),
+                Key::TopicSeparator => self.topic_separator = Some(v.to_vec()),
                 Key::CertExpiryWarn => {
                     let s = lossy(v);
                     let d = if s.trim() == "0" {

@@ -91,6 +91,11 @@ pub enum Key {
     KeyPasswordFile,
     Pkcs12,
     CertExpiryWarn,
+    TlsServerName,
+    PinnedPubkey,
+    TlsKeylog,
+    PwFile,
+    TopicSeparator,
 }
 
 /// One row of [`OPTIONS`].
@@ -767,6 +772,13 @@ pub static OPTIONS: &[OptSpec] = &[
         "duration",
         "no duration specified",
         "warn when a certificate expires within this time (default 30days, 0 = off)",
+    ),
+    ext(
+        Key::TlsServerName,
+        "--tls-server-name",
+        "name",
+        "no name specified",
+        "name to send as SNI and to check the broker's certificate against (default: -h)",
     ),
 ];
 

@@ -36,6 +36,7 @@
 //! | TLS spoken to a port that answers without TLS | [`TLS_TO_PLAIN_PORT`] | 86 |
 
 mod files;
+pub mod handshake;
 pub mod peer;
 mod probe;
 mod process;
@@ -165,6 +166,8 @@ pub struct TlsPlan {
     pub max_version: Option<TlsVersion>,
     /// `--cert-expiry-warn` (default 30 days).
     pub expiry_warn: std::time::Duration,
+    /// `--tls-server-name`: sent as SNI and checked instead of `-h`.
+    pub server_name: Option<String>,
     /// Warnings to print on stderr before connecting (expiry, --insecure, …).
     pub warnings: Vec<String>,
     /// Keeps the memfd behind `/proc/self/fd/N` (PKCS#12 → PEM) open for paho.
@@ -239,6 +242,7 @@ fn first_tls_only_option(opts: &Options) -> Option<&'static str> {
         (t.tls_version.is_some(), "--tls-version"),
         (t.tls_max_version.is_some(), "--tls-max-version"),
         (t.tls_alpn.is_some(), "--tls-alpn"),
+        (t.server_name.is_some(), "--tls-server-name"),
     ]
     .into_iter()
     .find(|(given, _)| *given)
@@ -330,6 +334,7 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
         min_version,
         max_version,
         expiry_warn: t.cert_expiry_warn.unwrap_or(DEFAULT_EXPIRY_WARN),
+        server_name: server_name(t.server_name.as_deref())?,
         warnings: Vec::new(),
         _memfd: None,
     };
@@ -350,7 +355,27 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
     Ok(Some(plan))
 }
 
+/// `--tls-server-name NAME`, checked: a DNS name or an IP address.
+fn server_name(name: Option<&str>) -> Result<Option<String>, Failure> {
+    match name {
+        None => Ok(None),
+        Some(n) if handshake::valid_server_name(n) => Ok(Some(n.to_string())),
+        Some(n) => Err(option_error(format!(
+            "Error: --tls-server-name {:?} is not a host name or an IP address.",
+            files::printable(n)
+        ))
+        .and(
+            "Give the name the broker's certificate is for, e.g. --tls-server-name broker.example.",
+        )),
+    }
+}
+
 impl TlsPlan {
+    /// The name the broker's certificate must be for: `--tls-server-name`, else `host`.
+    pub fn name_to_check<'a>(&'a self, host: &'a str) -> &'a str {
+        self.server_name.as_deref().unwrap_or(host)
+    }
+
     /// paho's SSL options for this plan.
     pub fn ssl_options(&self) -> Result<paho_mqtt::SslOptions, Failure> {
         let mut b = paho_mqtt::SslOptionsBuilder::new();
@@ -385,7 +410,9 @@ impl TlsPlan {
             b.alpn_protos(&[a.as_str()]);
         }
         b.enable_server_cert_auth(true);
-        b.verify(!self.insecure);
+        // paho checks the URI host (-h) after the handshake; with --tls-server-name the
+        // name is checked during the handshake instead (handshake::before).
+        b.verify(!self.insecure && self.server_name.is_none());
         Ok(b.finalize())
     }
 }

@@ -388,6 +388,8 @@ fn handshake(host: &str, tcp: TcpStream, s: &Settings) -> Result<Outcome, String
     let rec = Arc::new(Mutex::new((Vec::new(), None)));
     let ctx = context(s, rec.clone()).map_err(|e| e.to_string())?;
     let mut ssl = Ssl::new(&ctx).map_err(|e| e.to_string())?;
+    // The name paho's handshake used: --tls-server-name, else -h.
+    let host = s.plan.map_or(host, |p| p.name_to_check(host));
     let _ = ssl.set_hostname(host);
     if s.check_host {
         let r = match host.parse::<IpAddr>() {
@@ -613,14 +615,24 @@ fn from_issues(h: &str, port: u16, plan: &TlsPlan, o: &Outcome) -> Option<Failur
             .as_deref()
             .map(cert_names)
             .unwrap_or_else(|| "unknown".into());
-        return Some(
-            Failure::new(
+        let f = match &plan.server_name {
+            None => Failure::new(
                 HOSTNAME_MISMATCH,
                 format!("Error: host name {h} does not match the certificate of {h} port {port}."),
             )
             .and(format!("The certificate is for: {names}."))
             .and("Connect with one of those names (-h); --insecure skips this check, for testing only."),
-        );
+            Some(n) => Failure::new(
+                HOSTNAME_MISMATCH,
+                format!(
+                    "Error: server name {} (--tls-server-name) does not match the certificate of {h} port {port}.",
+                    printable(n)
+                ),
+            )
+            .and(format!("The certificate is for: {names}."))
+            .and("Give one of those names with --tls-server-name; --insecure skips this check, for testing only."),
+        };
+        return Some(f);
     }
     None
 }

@@ -172,6 +172,8 @@ impl State {
             remove_retained: self.remove_retained,
             random_filter: self.random_filter as f64 / 100.0,
             retain_as_published: self.retain_as_published,
+            pw_file: self.pw_file,
+            topic_separator: self.topic_separator,
         })
     }
 }
