@@ -271,7 +271,7 @@ impl Connection {
         {
             return (Vec::new(), Err(f));
         }
-        crate::tls::handshake::arm(plan.tls.as_ref());
+        crate::tls::handshake::arm(plan.tls.as_ref(), &plan.host, plan.port);
         let _quickack = quickack::arm(plan.tls.is_some());
         let tok = self.client.connect(copts);
         keep_if_unix(plan, &tok);

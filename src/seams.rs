@@ -16,7 +16,7 @@
 //! | [`SSL_read`] | read MQTT bytes (TLS) | [`crate::tap::feed`] | as `recv` |
 //! | [`writev`] | write MQTT packets (TCP) | [`crate::connection::quickack::written`] | no 40 ms delayed-ACK wait |
 //! | [`SSL_write`] | write MQTT packets (TLS) | [`crate::connection::quickack::written`] | as `writev` |
-//! | [`SSL_connect`] | run the TLS handshake | [`crate::tls::handshake::before`]: SNI and the name to check; [`crate::tls::peer::look`] on success | `--tls-server-name`; broker-certificate expiry warning |
+//! | [`SSL_connect`] | run the TLS handshake | [`crate::tls::handshake::before`]: SNI and the name to check; [`crate::tls::handshake::after`]: fail it when the broker's key is not pinned; [`crate::tls::peer::look`] on success | `--tls-server-name`; `--pinnedpubkey`; broker-certificate expiry warning |
 //! | [`SSL_CTX_set_msg_callback`] | install a debug callback | nothing is installed | ~10% of the CPU a received message costs |
 //!
 //! What an override may do: the real call with the caller's arguments unchanged (unless the
@@ -173,8 +173,8 @@ pub unsafe extern "C" fn SSL_write(
     n
 }
 
-/// `SSL_connect`: the server name set, libssl's handshake, then a look at the broker's
-/// certificate on success.
+/// `SSL_connect`: the server name set, libssl's handshake, the pins checked, then a look
+/// at the broker's certificate on success.
 ///
 /// # Safety
 /// The contract of `SSL_connect`: a valid `ssl`.
@@ -186,7 +186,7 @@ pub unsafe extern "C" fn SSL_connect(ssl: *mut openssl_sys::SSL) -> libc::c_int 
     };
     crate::tls::handshake::before(ssl);
     // SAFETY: the caller's argument, passed on unchanged.
-    let rc = unsafe { real(ssl) };
+    let rc = crate::tls::handshake::after(ssl, unsafe { real(ssl) });
     if rc == 1 {
         crate::tls::peer::look(ssl);
     }

@@ -187,6 +187,7 @@ fn exit_status_lists_the_exit_codes() {
             tls::CLIENT_CERT_REJECTED,
             tls::TLS_NEGOTIATION,
             tls::TLS_TO_PLAIN_PORT,
+            tls::PIN_MISMATCH,
         ]);
         for c in codes {
             // Table rows start with the code, a tab follows it (tbl, tab-separated).

@@ -165,3 +165,118 @@ fn tls_server_name_needs_tls_and_a_valid_name() {
         "{out}"
     );
 }
+
+/// The pin of the public key in certificate file `cert`: sha256// + base64(SHA-256(SPKI)).
+fn pin_of_cert(cert: &std::path::Path) -> String {
+    let x = openssl::x509::X509::from_pem(&std::fs::read(cert).unwrap()).unwrap();
+    let der = x.public_key().unwrap().public_key_to_der().unwrap();
+    format!(
+        "sha256//{}",
+        openssl::base64::encode_block(&openssl::sha::sha256(&der))
+    )
+}
+
+#[test]
+fn pinned_public_key_must_match() {
+    let broker = Broker::shared();
+    let pki = pki();
+    let good = pin_of_cert(&pki.server_cert);
+    let other = pin_of_cert(&pki.client_rsa_cert);
+    // The broker's key among the pins: connects.
+    let out = ours_pub(pub_args(
+        broker,
+        "tls",
+        &["--pinnedpubkey", &format!("{other};{good}")],
+    ));
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(out.stderr_str(), "", "{out}");
+    // The same key given as a PEM public-key file.
+    let dir = TempDir::new("pin");
+    let keyfile = dir.join("server.pub.pem");
+    let x = openssl::x509::X509::from_pem(&std::fs::read(&pki.server_cert).unwrap()).unwrap();
+    std::fs::write(
+        &keyfile,
+        x.public_key().unwrap().public_key_to_pem().unwrap(),
+    )
+    .unwrap();
+    let out = ours_pub(pub_args(broker, "tls", &["--pinnedpubkey", &s(&keyfile)]));
+    assert_eq!(out.code, Some(0), "{out}");
+
+    // Not pinned: exit 87, and the broker's own pin is shown, for both programs.
+    for prog in [Prog::OursPub, Prog::OursSub] {
+        let conn = conn_args(broker, "tls", &["--pinnedpubkey", &other]);
+        let out = match prog {
+            Prog::OursPub => Run::prog(prog).args(conn).args(["-t", "x", "-m", "y"]),
+            _ => Run::prog(prog)
+                .args(conn)
+                .args(["-t", "x", "-C", "1", "-W", "5"]),
+        }
+        .run();
+        assert_eq!(out.code, Some(87), "{out}");
+        let err = out.stderr_str();
+        assert!(
+            err.starts_with(&format!(
+                "Error: the public key of 127.0.0.1 port {} is not one of the pinned keys (--pinnedpubkey).\n",
+                broker.port("tls")
+            )),
+            "{out}"
+        );
+        assert!(
+            err.contains(&format!(
+                "The broker presented {good} (certificate O=mqtts tests, CN=localhost)"
+            )),
+            "{out}"
+        );
+        assert!(err.contains(&format!("Pinned: {other}.")), "{out}");
+        assert!(err.lines().count() <= 4, "{out}");
+    }
+
+    // On top of verification: a pinned key with an untrusted chain still fails as untrusted.
+    let out = ours_pub(pub_args(
+        broker,
+        "untrusted_ca",
+        &["--pinnedpubkey", &pin_of_cert(&pki.server_untrusted_cert)],
+    ));
+    assert_eq!(out.code, Some(80), "{out}");
+}
+
+#[test]
+fn pinned_public_key_bad_values() {
+    let ca = s(&pki().ca);
+    for (pin, needle) in [
+        ("sha256//abc", "is not a pin"),
+        ("/nonexistent/pub.pem", "No such file or directory"),
+        (ca.as_str(), "It holds a certificate"),
+    ] {
+        let out = ours_pub(strs(&[
+            "-p",
+            "1",
+            "--cafile",
+            &ca,
+            "--pinnedpubkey",
+            pin,
+            "-t",
+            "x",
+            "-m",
+            "y",
+        ]));
+        assert_eq!(out.code, Some(1), "{out}");
+        assert!(out.stderr_str().contains(needle), "{needle}: {out}");
+    }
+    let out = ours_pub(strs(&[
+        "-p",
+        "1",
+        "--pinnedpubkey",
+        "sha256//x",
+        "-t",
+        "x",
+        "-m",
+        "y",
+    ]));
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr_str()
+            .starts_with("Error: --pinnedpubkey needs TLS"),
+        "{out}"
+    );
+}

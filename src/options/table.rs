@@ -780,6 +780,13 @@ pub static OPTIONS: &[OptSpec] = &[
         "no name specified",
         "name to send as SNI and to check the broker's certificate against (default: -h)",
     ),
+    ext(
+        Key::PinnedPubkey,
+        "--pinnedpubkey",
+        "pins",
+        "no public key specified",
+        "the broker's public key must be one of these: sha256//BASE64[;...] or a key file",
+    ),
 ];
 
 /// The table row for an argv word, if it is an option of either program.

@@ -1,12 +1,14 @@
-//! What mqtts adds to paho's own TLS handshakes: the server name (`--tls-server-name`).
+//! What mqtts adds to paho's own TLS handshakes: the server name (`--tls-server-name`) and
+//! the public-key pins (`--pinnedpubkey`, see [`super::pin`]).
 //!
 //! paho creates the `SSL` object and its context; its call to `SSL_connect` goes through
-//! [`crate::seams`], which calls [`before`] ahead of libssl's handshake. [`arm`] (from the
-//! connection, just before paho connects) says what to do; until then it is one relaxed
-//! atomic load.
+//! [`crate::seams`], which calls [`before`] ahead of libssl's handshake and [`after`] once
+//! it returns. [`arm`] (from the connection, just before paho connects) says what to do;
+//! until then both are one relaxed atomic load.
 //!
 //! The diagnosis probe's handshakes (`probe`) go through the same override and get the same
-//! server name (the probe sets it itself as well).
+//! server name (the probe sets it itself as well); the diagnosis stops the pin check first
+//! ([`super::pin::take_mismatch`]).
 
 use super::TlsPlan;
 use foreign_types::ForeignTypeRef;
@@ -27,12 +29,14 @@ unsafe extern "C" {
     fn SSL_in_before(s: *const openssl_sys::SSL) -> libc::c_int;
 }
 
-/// Apply `plan`'s server name to the TLS handshakes that follow.
-pub fn arm(plan: Option<&TlsPlan>) {
+/// Apply `plan`'s server name and pins to the TLS handshakes that follow (with `host` and
+/// `port` to name the broker in a pin mismatch).
+pub fn arm(plan: Option<&TlsPlan>, host: &str, port: u16) {
     let Some(p) = plan else { return };
-    if p.server_name.is_none() {
+    if p.server_name.is_none() && p.pins.is_none() {
         return;
     }
+    super::pin::arm(p.pins.clone(), host, port);
     if let Ok(mut e) = EXTRAS.lock() {
         *e = Some(Extras {
             server_name: p.server_name.clone().map(|n| (n, !p.insecure)),
@@ -57,6 +61,16 @@ pub(crate) fn before(ssl: *mut openssl_sys::SSL) {
     if let Some((name, check)) = &x.server_name {
         set_server_name(ssl, name, *check);
     }
+}
+
+/// After libssl's `SSL_connect` on `ssl` returned `rc`: the result paho sees (a key that
+/// is not pinned turns success into a failure, -1, which paho handles as any failed
+/// handshake).
+pub(crate) fn after(ssl: *mut openssl_sys::SSL, rc: libc::c_int) -> libc::c_int {
+    if rc != 1 || !ARMED.load(Ordering::Relaxed) {
+        return rc;
+    }
+    if super::pin::accepts(ssl) { rc } else { -1 }
 }
 
 /// SNI = `name` (none for an IP address, which SNI cannot carry), and, when `check`, the

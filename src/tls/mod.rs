@@ -34,10 +34,12 @@
 //! | broker rejected the client certificate | [`CLIENT_CERT_REJECTED`] | 84 |
 //! | TLS version / cipher / ALPN negotiation failed | [`TLS_NEGOTIATION`] | 85 |
 //! | TLS spoken to a port that answers without TLS | [`TLS_TO_PLAIN_PORT`] | 86 |
+//! | the broker's public key is not one of `--pinnedpubkey` | [`PIN_MISMATCH`] | 87 |
 
 mod files;
 pub mod handshake;
 pub mod peer;
+pub mod pin;
 mod probe;
 mod process;
 
@@ -69,6 +71,8 @@ pub const CLIENT_CERT_REJECTED: i32 = 84;
 pub const TLS_NEGOTIATION: i32 = 85;
 /// The port answered without TLS (TLS options used against a plain MQTT port).
 pub const TLS_TO_PLAIN_PORT: i32 = 86;
+/// The broker's certificate verified, but its public key is not one of `--pinnedpubkey`.
+pub const PIN_MISMATCH: i32 = 87;
 
 /// Environment variable with the client key (or PKCS#12) password.
 pub const KEY_PASSWORD_ENV: &str = "MQTTS_KEY_PASSWORD";
@@ -168,6 +172,8 @@ pub struct TlsPlan {
     pub expiry_warn: std::time::Duration,
     /// `--tls-server-name`: sent as SNI and checked instead of `-h`.
     pub server_name: Option<String>,
+    /// `--pinnedpubkey`: the broker's public key must be one of these.
+    pub pins: Option<pin::Pins>,
     /// Warnings to print on stderr before connecting (expiry, --insecure, …).
     pub warnings: Vec<String>,
     /// Keeps the memfd behind `/proc/self/fd/N` (PKCS#12 → PEM) open for paho.
@@ -243,6 +249,7 @@ fn first_tls_only_option(opts: &Options) -> Option<&'static str> {
         (t.tls_max_version.is_some(), "--tls-max-version"),
         (t.tls_alpn.is_some(), "--tls-alpn"),
         (t.server_name.is_some(), "--tls-server-name"),
+        (t.pinned_pubkey.is_some(), "--pinnedpubkey"),
     ]
     .into_iter()
     .find(|(given, _)| *given)
@@ -335,6 +342,7 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
         max_version,
         expiry_warn: t.cert_expiry_warn.unwrap_or(DEFAULT_EXPIRY_WARN),
         server_name: server_name(t.server_name.as_deref())?,
+        pins: t.pinned_pubkey.as_deref().map(pin::parse).transpose()?,
         warnings: Vec::new(),
         _memfd: None,
     };

@@ -49,6 +49,10 @@ pub(crate) fn diagnose_after(
 pub(crate) fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure {
     // The probes' own handshakes are not the connection the expiry warning is about.
     super::peer::forget();
+    // paho's handshake succeeded but the broker's key is not pinned: that is the cause.
+    if let Some(f) = super::pin::take_mismatch() {
+        return f;
+    }
     let h = printable(host);
     if host.starts_with('/') {
         // --unix PATH
