@@ -16,7 +16,7 @@
 //! | [`SSL_read`] | read MQTT bytes (TLS) | [`crate::tap::feed`] | as `recv` |
 //! | [`writev`] | write MQTT packets (TCP) | [`crate::connection::quickack::written`] | no 40 ms delayed-ACK wait |
 //! | [`SSL_write`] | write MQTT packets (TLS) | [`crate::connection::quickack::written`] | as `writev` |
-//! | [`SSL_connect`] | run the TLS handshake | [`crate::tls::handshake::before`]: SNI and the name to check; [`crate::tls::handshake::after`]: fail it when the broker's key is not pinned; [`crate::tls::peer::look`] on success | `--tls-server-name`; `--pinnedpubkey`; broker-certificate expiry warning |
+//! | [`SSL_connect`] | run the TLS handshake | [`crate::tls::handshake::before`]: SNI and the name to check, the key-log callback; [`crate::tls::handshake::after`]: fail it when the broker's key is not pinned; [`crate::tls::peer::look`] on success | `--tls-server-name`; `--tls-keylog`; `--pinnedpubkey`; broker-certificate expiry warning |
 //! | [`SSL_CTX_set_msg_callback`] | install a debug callback | nothing is installed | ~10% of the CPU a received message costs |
 //!
 //! What an override may do: the real call with the caller's arguments unchanged (unless the

@@ -1,6 +1,6 @@
 //! mqtts's TLS options beyond mosquitto 2.0, end to end through the binaries against a real
 //! mosquitto (and `openssl s_server` where the server's view is the proof):
-//! `--tls-server-name`.
+//! `--tls-server-name`, `--pinnedpubkey`, `--tls-keylog`.
 
 mod common;
 
@@ -277,6 +277,107 @@ fn pinned_public_key_bad_values() {
     assert!(
         out.stderr_str()
             .starts_with("Error: --pinnedpubkey needs TLS"),
+        "{out}"
+    );
+}
+
+/// One connection of mqtts-pub (with `keylog_args`, `env`) to an `openssl s_server
+/// -keylogfile` with `server_args`: (our key-log lines, the server's lines). s_server does
+/// not answer MQTT: the handshake completes, then the run ends after -k 5 (and the
+/// diagnosis, whose handshakes are logged on both sides too).
+fn keylogs(
+    server_args: &[&str],
+    ours: &[&str],
+    env: &[(&str, &str)],
+) -> (Vec<String>, Vec<String>) {
+    let pki = pki();
+    let dir = TempDir::new("keylog");
+    let server_log = s(&dir.join("server.keys"));
+    let mut extra = vec!["-keylogfile", server_log.as_str()];
+    extra.extend_from_slice(server_args);
+    let server = TlsServer::start(&pki.server_cert, &pki.server_key, &extra);
+    let mut run = Run::prog(Prog::OursPub)
+        .args(strs(&[
+            "-h",
+            "localhost",
+            "-p",
+            &server.port().to_string(),
+            "--cafile",
+            &s(&pki.ca),
+            "-t",
+            "x",
+            "-m",
+            "y",
+            "-k",
+            "5",
+        ]))
+        .args(ours)
+        .current_dir(dir.path());
+    for (k, v) in env {
+        run = run.env(k, v);
+    }
+    let out = run.run();
+    assert_ne!(out.code, Some(0), "s_server does not speak MQTT: {out}");
+    let ours_path = dir.join("ours.keys");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&ours_path)
+        .unwrap_or_else(|e| panic!("no key log: {e}: {out}"))
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "created private");
+    let lines = |p: &std::path::Path| -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    drop(server);
+    (lines(&ours_path), lines(&dir.join("server.keys")))
+}
+
+#[test]
+fn tls_keylog_lines_match_the_servers() {
+    let t13 = std::thread::spawn(|| keylogs(&["-tls1_3"], &["--tls-keylog", "ours.keys"], &[]));
+    let t12 = std::thread::spawn(|| keylogs(&["-tls1_2"], &[], &[("SSLKEYLOGFILE", "ours.keys")]));
+    for (version, (ours, server), label) in [
+        ("TLS 1.3", t13.join().unwrap(), "CLIENT_TRAFFIC_SECRET_0 "),
+        ("TLS 1.2", t12.join().unwrap(), "CLIENT_RANDOM "),
+    ] {
+        assert!(
+            ours.iter().any(|l| l.starts_with(label)),
+            "{version}: no {label}line in {ours:#?}"
+        );
+        for l in &ours {
+            assert!(
+                server.contains(l),
+                "{version}: {l} is not in s_server's log {server:#?}"
+            );
+        }
+        // s_server logs the same handshakes: nothing of ours is missing from it either.
+        assert_eq!(ours.len(), server.len(), "{version}: {ours:#?} {server:#?}");
+    }
+}
+
+#[test]
+fn tls_keylog_file_problems_are_named() {
+    let out = ours_pub(strs(&[
+        "-p",
+        "1",
+        "--cafile",
+        &s(&pki().ca),
+        "--tls-keylog",
+        "/nonexistent/dir/keys",
+        "-t",
+        "x",
+        "-m",
+        "y",
+    ]));
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr_str()
+            .starts_with("Error: --tls-keylog /nonexistent/dir/keys: No such file or directory"),
         "{out}"
     );
 }

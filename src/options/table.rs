@@ -787,6 +787,13 @@ pub static OPTIONS: &[OptSpec] = &[
         "no public key specified",
         "the broker's public key must be one of these: sha256//BASE64[;...] or a key file",
     ),
+    ext(
+        Key::TlsKeylog,
+        "--tls-keylog",
+        "file",
+        "no file specified",
+        "append TLS secrets to this file (NSS key log format, for Wireshark)",
+    ),
 ];
 
 /// The table row for an argv word, if it is an option of either program.

@@ -1,5 +1,6 @@
-//! What mqtts adds to paho's own TLS handshakes: the server name (`--tls-server-name`) and
-//! the public-key pins (`--pinnedpubkey`, see [`super::pin`]).
+//! What mqtts adds to paho's own TLS handshakes: the server name (`--tls-server-name`), the
+//! key log (`--tls-keylog`, `SSLKEYLOGFILE`, see [`super::keylog`]) and the public-key pins
+//! (`--pinnedpubkey`, see [`super::pin`]).
 //!
 //! paho creates the `SSL` object and its context; its call to `SSL_connect` goes through
 //! [`crate::seams`], which calls [`before`] ahead of libssl's handshake and [`after`] once
@@ -7,18 +8,20 @@
 //! until then both are one relaxed atomic load.
 //!
 //! The diagnosis probe's handshakes (`probe`) go through the same override and get the same
-//! server name (the probe sets it itself as well); the diagnosis stops the pin check first
+//! server name (the probe sets it itself as well) and key log; the diagnosis stops the pin check first
 //! ([`super::pin::take_mismatch`]).
 
 use super::TlsPlan;
+use super::keylog::KeyLog;
 use foreign_types::ForeignTypeRef;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// What [`before`]/[`after`] do, from the plan.
 struct Extras {
     /// `--tls-server-name` and whether to check it (not with `--insecure`).
     server_name: Option<(String, bool)>,
+    keylog: Option<Arc<KeyLog>>,
 }
 
 static ARMED: AtomicBool = AtomicBool::new(false);
@@ -29,17 +32,18 @@ unsafe extern "C" {
     fn SSL_in_before(s: *const openssl_sys::SSL) -> libc::c_int;
 }
 
-/// Apply `plan`'s server name and pins to the TLS handshakes that follow (with `host` and
+/// Apply `plan`'s server name, key log and pins to the TLS handshakes that follow (with `host` and
 /// `port` to name the broker in a pin mismatch).
 pub fn arm(plan: Option<&TlsPlan>, host: &str, port: u16) {
     let Some(p) = plan else { return };
-    if p.server_name.is_none() && p.pins.is_none() {
+    if p.server_name.is_none() && p.pins.is_none() && p.keylog.is_none() {
         return;
     }
     super::pin::arm(p.pins.clone(), host, port);
     if let Ok(mut e) = EXTRAS.lock() {
         *e = Some(Extras {
             server_name: p.server_name.clone().map(|n| (n, !p.insecure)),
+            keylog: p.keylog.clone(),
         });
     }
     ARMED.store(true, Ordering::Relaxed);
@@ -58,6 +62,9 @@ pub(crate) fn before(ssl: *mut openssl_sys::SSL) {
     }
     let Ok(guard) = EXTRAS.lock() else { return };
     let Some(x) = guard.as_ref() else { return };
+    if let Some(log) = &x.keylog {
+        log.install(ssl);
+    }
     if let Some((name, check)) = &x.server_name {
         set_server_name(ssl, name, *check);
     }

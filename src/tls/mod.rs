@@ -38,6 +38,7 @@
 
 mod files;
 pub mod handshake;
+pub mod keylog;
 pub mod peer;
 pub mod pin;
 mod probe;
@@ -174,6 +175,8 @@ pub struct TlsPlan {
     pub server_name: Option<String>,
     /// `--pinnedpubkey`: the broker's public key must be one of these.
     pub pins: Option<pin::Pins>,
+    /// `--tls-keylog` / `SSLKEYLOGFILE`: where the TLS secrets go.
+    pub keylog: Option<Arc<keylog::KeyLog>>,
     /// Warnings to print on stderr before connecting (expiry, --insecure, …).
     pub warnings: Vec<String>,
     /// Keeps the memfd behind `/proc/self/fd/N` (PKCS#12 → PEM) open for paho.
@@ -250,6 +253,7 @@ fn first_tls_only_option(opts: &Options) -> Option<&'static str> {
         (t.tls_alpn.is_some(), "--tls-alpn"),
         (t.server_name.is_some(), "--tls-server-name"),
         (t.pinned_pubkey.is_some(), "--pinnedpubkey"),
+        (t.keylog.is_some(), "--tls-keylog"),
     ]
     .into_iter()
     .find(|(given, _)| *given)
@@ -343,10 +347,15 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
         expiry_warn: t.cert_expiry_warn.unwrap_or(DEFAULT_EXPIRY_WARN),
         server_name: server_name(t.server_name.as_deref())?,
         pins: t.pinned_pubkey.as_deref().map(pin::parse).transpose()?,
+        keylog: None,
         warnings: Vec::new(),
         _memfd: None,
     };
     files::check(opts, &mut plan)?;
+    if let Some((log, warning)) = keylog::open(t.keylog.as_deref())? {
+        plan.keylog = Some(log);
+        plan.warnings.extend(warning);
+    }
     if t.use_os_certs && t.cafile.is_some() && t.capath.is_some() {
         plan.warnings.push(format!(
             "Warning: --tls-use-os-certs is not used together with --capath: paho takes one CA \
