@@ -55,6 +55,7 @@ complete -c mqtts-pub -l cert-expiry-warn -d 'warn when a certificate expires wi
 complete -c mqtts-pub -l tls-server-name -d 'name to send as SNI and to check the broker\'s certificate against (default: -h)' -r -f
 complete -c mqtts-pub -l pinnedpubkey -d 'the broker\'s public key must be one of these: sha256//BASE64[;...] or a key file' -r -f
 complete -c mqtts-pub -l tls-keylog -d 'append TLS secrets to this file (NSS key log format, for Wireshark)' -r -F
+complete -c mqtts-pub -l pw-file -d 'read the password (for -u) from the first line of this file' -r -F
 complete -c mqtts-pub -s c -l disable-clean-session -d 'keep the session on the broker (needs -i)'
 complete -c mqtts-pub -s d -l debug -d 'print protocol debug lines on stdout'
 complete -c mqtts-pub -l help -d 'show this help and exit'

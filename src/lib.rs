@@ -12,6 +12,7 @@ pub mod connection;
 pub mod exit;
 pub mod format;
 pub mod options;
+pub mod password;
 pub mod plan;
 pub mod publish;
 pub mod seams;

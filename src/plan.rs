@@ -19,6 +19,8 @@ pub struct Plan {
     pub mqtt_version: u32,
     /// How long paho waits for the TCP/TLS connect and the CONNACK ([`connect_timeout`]).
     pub connect_timeout: std::time::Duration,
+    /// The password to send (see [`crate::password`]).
+    pub password: Option<crate::options::Secret>,
     /// Lines for stderr before connecting (certificate expiry, `--insecure`, a password
     /// going out in plaintext).
     pub warnings: Vec<String>,
@@ -81,11 +83,14 @@ impl Plan {
             Protocol::V311 => mqtt::MQTT_VERSION_3_1_1,
             Protocol::V5 => mqtt::MQTT_VERSION_5,
         };
+        let password = crate::password::resolve(opts)?;
         let mut warnings = tls.as_ref().map(|t| t.warnings.clone()).unwrap_or_default();
-        warnings.extend(tls::plaintext_password_warning(
+        warnings.extend(password.warning.clone());
+        warnings.extend(tls::password_in_clear_warning(
             opts,
             &opts.host,
             tls.is_some(),
+            password.secret.as_ref().map(|_| password.source),
         ));
         warnings.extend(opts.config_warning.clone());
         Ok(Plan {
@@ -96,6 +101,7 @@ impl Plan {
             client_id,
             mqtt_version,
             connect_timeout: connect_timeout(opts.keepalive),
+            password: password.secret,
             warnings,
         })
     }
@@ -164,7 +170,7 @@ impl Plan {
         if let Some(u) = &opts.username {
             b.user_name(u.as_str());
         }
-        if let Some(p) = &opts.password {
+        if let Some(p) = &self.password {
             b.password(&**p);
         }
         if let Some(topic) = &opts.will_topic {

@@ -794,6 +794,13 @@ pub static OPTIONS: &[OptSpec] = &[
         "no file specified",
         "append TLS secrets to this file (NSS key log format, for Wireshark)",
     ),
+    ext(
+        Key::PwFile,
+        "--pw-file",
+        "file",
+        "no file specified",
+        "read the password (for -u) from the first line of this file",
+    ),
 ];
 
 /// The table row for an argv word, if it is an option of either program.

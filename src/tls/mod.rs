@@ -44,6 +44,8 @@ pub mod pin;
 mod probe;
 mod process;
 
+pub(crate) use files::{os_error as os_error_text, printable};
+
 use crate::exit::Failure;
 use crate::options::Options;
 use std::sync::Arc;
@@ -481,11 +483,24 @@ fn is_loopback_host(host: &str) -> bool {
 /// The warning line for a password (`-P`) about to go out in plaintext to a host that is
 /// not this machine; None when there is nothing to warn about.
 pub fn plaintext_password_warning(opts: &Options, host: &str, tls_on: bool) -> Option<String> {
-    if tls_on || opts.password.is_none() || opts.unix_socket || is_loopback_host(host) {
+    let source = opts.password.is_some().then_some("-P");
+    password_in_clear_warning(opts, host, tls_on, source)
+}
+
+/// [`plaintext_password_warning`] for a password from `source` (`-P`, `--pw-file`,
+/// `MQTTS_PASSWORD`; None = no password).
+pub fn password_in_clear_warning(
+    opts: &Options,
+    host: &str,
+    tls_on: bool,
+    source: Option<&str>,
+) -> Option<String> {
+    let source = source?;
+    if tls_on || opts.unix_socket || is_loopback_host(host) {
         return None;
     }
     Some(format!(
-        "Warning: the password (-P) is sent to {} in plaintext; use TLS (--cafile, \
+        "Warning: the password ({source}) is sent to {} in plaintext; use TLS (--cafile, \
          --tls-use-os-certs or -p 8883) to protect it.",
         files::printable(host)
     ))
