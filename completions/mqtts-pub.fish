@@ -56,6 +56,7 @@ complete -c mqtts-pub -l tls-server-name -d 'name to send as SNI and to check th
 complete -c mqtts-pub -l pinnedpubkey -d 'the broker\'s public key must be one of these: sha256//BASE64[;...] or a key file' -r -f
 complete -c mqtts-pub -l tls-keylog -d 'append TLS secrets to this file (NSS key log format, for Wireshark)' -r -F
 complete -c mqtts-pub -l pw-file -d 'read the password (for -u) from the first line of this file' -r -F
+complete -c mqtts-pub -l topic-separator -d 'with -l: each line is TOPIC sep PAYLOAD, published on TOPIC' -r -f
 complete -c mqtts-pub -s c -l disable-clean-session -d 'keep the session on the broker (needs -i)'
 complete -c mqtts-pub -s d -l debug -d 'print protocol debug lines on stdout'
 complete -c mqtts-pub -l help -d 'show this help and exit'

@@ -20,5 +20,6 @@ pub mod sub_trace;
 pub mod subscribe;
 pub mod tap;
 pub mod tls;
+pub mod topic_lines;
 pub mod trace;
 pub mod url;

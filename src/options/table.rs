@@ -801,6 +801,16 @@ pub static OPTIONS: &[OptSpec] = &[
         "no file specified",
         "read the password (for -u) from the first line of this file",
     ),
+    OptSpec {
+        key: Key::TopicSeparator,
+        short: None,
+        long: Some("--topic-separator"),
+        value: Some("sep"),
+        clients: P,
+        missing: "no separator specified",
+        mosquitto: false,
+        help: "with -l: each line is TOPIC sep PAYLOAD, published on TOPIC",
+    },
 ];
 
 /// The table row for an argv word, if it is an option of either program.
