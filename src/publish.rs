@@ -322,7 +322,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         };
         let mut make_line = |line: Vec<u8>| match splitter.as_mut() {
             None => Some(make(line)),
-            Some(s) => s.split(line).map(|(t, body)| make_on(&t, body)),
+            Some(s) => s.take(line).map(|(t, body)| make_on(&t, body)),
         };
         line_loop(
             &mut conn,

@@ -27,7 +27,7 @@ impl Splitter {
 
     /// The next input line as (topic, payload), or None when it cannot be published
     /// (then said on stderr, unless `--quiet`).
-    pub fn split(&mut self, line: Vec<u8>) -> Option<(String, Vec<u8>)> {
+    pub fn take(&mut self, line: Vec<u8>) -> Option<(String, Vec<u8>)> {
         self.line += 1;
         let at = find(&line, &self.sep);
         let why = match at {
@@ -87,14 +87,14 @@ mod tests {
     fn splits_at_the_first_separator() {
         let mut s = Splitter::new(b": ", true);
         assert_eq!(
-            s.split(b"a/b: x: y".to_vec()),
+            s.take(b"a/b: x: y".to_vec()),
             Some(("a/b".to_string(), b"x: y".to_vec()))
         );
-        assert_eq!(s.split(b"a/b: ".to_vec()), Some(("a/b".into(), vec![])));
-        assert_eq!(s.split(b"no separator".to_vec()), None);
-        assert_eq!(s.split(b": empty topic".to_vec()), None);
-        assert_eq!(s.split(b"a/+: wildcard".to_vec()), None);
-        assert_eq!(s.split(b"a\0b: nul".to_vec()), None);
+        assert_eq!(s.take(b"a/b: ".to_vec()), Some(("a/b".into(), vec![])));
+        assert_eq!(s.take(b"no separator".to_vec()), None);
+        assert_eq!(s.take(b": empty topic".to_vec()), None);
+        assert_eq!(s.take(b"a/+: wildcard".to_vec()), None);
+        assert_eq!(s.take(b"a\0b: nul".to_vec()), None);
         assert_eq!(
             s.failure().unwrap().lines,
             vec!["Error: 4 lines of 6 not published (named above).".to_string()]
