@@ -75,3 +75,4 @@ complete -c mqtts-sub -l tls-use-os-certs -d 'trust the operating system\'s CA c
 complete -c mqtts-sub -s v -l verbose -d 'print the topic before each message'
 complete -c mqtts-sub -l version -d 'show the version and exit'
 complete -c mqtts-sub -l will-retain -d 'retain the will message'
+complete -c mqtts-sub -l ws -d 'connect over WebSockets (path /mqtt) instead of plain TCP'

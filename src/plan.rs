@@ -13,6 +13,8 @@ pub struct Plan {
     /// Effective TCP port (0 for a unix socket).
     pub port: u16,
     pub uri: String,
+    /// MQTT over WebSockets (`--ws`, `-L ws://`, `-L wss://`).
+    pub websockets: bool,
     pub tls: Option<TlsPlan>,
     /// The client id sent in CONNECT ("" lets the broker assign one).
     pub client_id: String,
@@ -61,15 +63,28 @@ impl Plan {
         } else {
             effective_port(opts)
         };
+        if opts.websockets && opts.unix_socket {
+            return Err(Failure::new(
+                GENERAL,
+                "Error: --ws cannot be used with --unix: WebSockets need a TCP connection.",
+            ));
+        }
         let tls = tls::plan(opts, port)?;
         let uri = if opts.unix_socket {
             format!("unix://{}", opts.host)
         } else {
-            let scheme = if tls.is_some() { "ssl" } else { "tcp" };
+            let scheme = match (tls.is_some(), opts.websockets) {
+                (true, false) => "ssl",
+                (false, false) => "tcp",
+                (true, true) => "wss",
+                (false, true) => "ws",
+            };
+            // WebSockets: paho asks for the path /mqtt (mosquitto's, and most brokers').
+            let path = if opts.websockets { "/mqtt" } else { "" };
             if opts.host.contains(':') && !opts.host.starts_with('[') {
-                format!("{scheme}://[{}]:{port}", opts.host)
+                format!("{scheme}://[{}]:{port}{path}", opts.host)
             } else {
-                format!("{scheme}://{}:{port}", opts.host)
+                format!("{scheme}://{}:{port}{path}", opts.host)
             }
         };
         let client_id = match (&opts.id, &opts.id_prefix) {
@@ -97,6 +112,7 @@ impl Plan {
             host: opts.host.clone(),
             port,
             uri,
+            websockets: opts.websockets,
             tls,
             client_id,
             mqtt_version,

@@ -192,6 +192,8 @@ pub struct Options {
     pub retain_as_published: bool,
     /// `--pw-file`: the password is the file's first line (when `-P` is not given).
     pub pw_file: Option<String>,
+    /// `--ws`, `-L ws://`, `-L wss://`: MQTT over WebSockets.
+    pub websockets: bool,
     /// `--topic-separator` (pub `-l`): each line is TOPIC SEP PAYLOAD.
     pub topic_separator: Option<Vec<u8>>,
 }

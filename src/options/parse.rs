@@ -73,6 +73,7 @@ struct State {
     retain_as_published: bool,
     pw_file: Option<String>,
     topic_separator: Option<Vec<u8>>,
+    websockets: bool,
 }
 
 impl State {
@@ -126,6 +127,7 @@ impl State {
             retain_as_published: false,
             pw_file: None,
             topic_separator: None,
+            websockets: false,
         }
     }
 
@@ -277,6 +279,9 @@ impl State {
                     if u.tls {
                         self.url_tls = true;
                         self.tls.use_os_certs = true;
+                    }
+                    if u.websockets {
+                        self.websockets = true;
                     }
                     self.add_topic(&u.topic, "-L topic")?;
                     if let Some(user) = u.username {
@@ -447,6 +452,7 @@ impl State {
                 Key::PinnedPubkey => self.tls.pinned_pubkey = vs(),
                 Key::TlsKeylog => self.tls.keylog = vs(),
                 Key::PwFile => self.pw_file = vs(),
+                Key::Ws => self.websockets = true,
                 Key::TopicSeparator => self.topic_separator = Some(v.to_vec()),
                 Key::CertExpiryWarn => {
                     let s = lossy(v);

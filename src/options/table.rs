@@ -96,6 +96,7 @@ pub enum Key {
     TlsKeylog,
     PwFile,
     TopicSeparator,
+    Ws,
 }
 
 /// One row of [`OPTIONS`].
@@ -810,6 +811,16 @@ pub static OPTIONS: &[OptSpec] = &[
         missing: "no separator specified",
         mosquitto: false,
         help: "with -l: each line is TOPIC sep PAYLOAD, published on TOPIC",
+    },
+    OptSpec {
+        key: Key::Ws,
+        short: None,
+        long: Some("--ws"),
+        value: None,
+        clients: Both,
+        missing: "",
+        mosquitto: false,
+        help: "connect over WebSockets (path /mqtt) instead of plain TCP",
     },
 ];
 

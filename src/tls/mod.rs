@@ -455,6 +455,17 @@ pub fn diagnose_after(
     probe::diagnose_after(host, port, tls, Some(waited))
 }
 
+/// [`diagnose_after`] for MQTT over WebSockets (`--ws`): TCP and TLS causes are named as
+/// for TCP; past them, the failure is named in general terms (the probes speak plain MQTT).
+pub fn diagnose_websockets(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsPlan>,
+    waited: std::time::Duration,
+) -> Failure {
+    probe::diagnose_websockets(host, port, tls, Some(waited))
+}
+
 /// "in 3 days", "in 1 day", "within a day" for an expiry `secs` from now.
 pub(crate) fn time_left(secs: i64) -> String {
     match secs / 86400 {

@@ -22,6 +22,39 @@ thread_local! {
     /// How long paho waited before giving up (see [`diagnose_after`]), for the messages
     /// about a silent peer.
     static WAITED: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
+    /// The connection was MQTT over WebSockets: the probes' MQTT exchanges do not apply.
+    static WEBSOCKETS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// [`diagnose_after`] for a WebSockets connection: the TCP and TLS findings hold; past
+/// them the failure is named in general terms.
+pub(crate) fn diagnose_websockets(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsPlan>,
+    waited: Option<Duration>,
+) -> Failure {
+    WEBSOCKETS.with(|w| w.set(true));
+    let f = diagnose_after(host, port, tls, waited);
+    WEBSOCKETS.with(|w| w.set(false));
+    f
+}
+
+/// The WebSockets connection failed after TCP (and TLS) worked.
+fn websockets_failure(h: &str, port: u16, tls: bool) -> Failure {
+    let (scheme, layers) = if tls {
+        ("wss", "TCP and TLS")
+    } else {
+        ("ws", "TCP")
+    };
+    Failure::new(
+        crate::exit::GENERAL,
+        format!("Error: could not connect to {h} port {port} over WebSockets ({scheme}://{h}:{port}/mqtt)."),
+    )
+    .and(format!(
+        "The port accepts {layers}: check that it is the broker's WebSockets listener and that \
+         it serves the path /mqtt; run with -d to see the exchange."
+    ))
 }
 
 /// Seconds to name in "nothing within N s": how long paho waited when known (rounded),
@@ -78,6 +111,7 @@ pub(crate) fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure 
         Err(f) => return f,
     };
     match tls {
+        None if WEBSOCKETS.with(|w| w.get()) => websockets_failure(&h, port, false),
         None => plain(&h, port, addr, tcp),
         Some(plan) => with_tls(host, port, addr, tcp, plan),
     }
@@ -868,6 +902,7 @@ fn with_tls(host: &str, port: u16, addr: SocketAddr, tcp: TcpStream, plan: &TlsP
     let saw_cert = o.leaf.is_some();
     match o.result {
         Err(hs) => from_handshake(&h, port, addr, plan, &hs, saw_cert),
+        Ok(_) if WEBSOCKETS.with(|w| w.get()) => websockets_failure(&h, port, true),
         Ok(mut stream) => {
             // TLS 1.3: a rejected client certificate shows up on the first read.
             let _ = stream.write_all(&MQTT_CONNECT);

@@ -176,6 +176,7 @@ impl State {
             random_filter: self.random_filter as f64 / 100.0,
             retain_as_published: self.retain_as_published,
             pw_file: self.pw_file,
+            websockets: self.websockets,
             topic_separator: self.topic_separator,
         })
     }
