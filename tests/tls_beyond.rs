@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::pki::{CertSpec, Usage};
 use common::*;
 
 fn s(p: &std::path::Path) -> String {
@@ -378,6 +379,61 @@ fn tls_keylog_file_problems_are_named() {
     assert!(
         out.stderr_str()
             .starts_with("Error: --tls-keylog /nonexistent/dir/keys: No such file or directory"),
+        "{out}"
+    );
+}
+
+#[test]
+fn pins_hold_on_a_reconnect_after_a_failed_one() {
+    // mqtts-sub reconnects after a lost connection; a failed attempt runs the diagnosis
+    // (whose own handshakes are not pin-checked). The attempt after it must be checked:
+    // the broker comes back with another key, and the run ends with 87.
+    let pki = pki();
+    let mut broker = Broker::builder().tls12only(false).start();
+    let good = pin_of_cert(&pki.server_cert);
+    let sub = start_subscriber(
+        &broker,
+        Prog::OursSub,
+        conn_args(
+            &broker,
+            "tls",
+            &["--pinnedpubkey", &good, "-t", "x", "-i", "pinned-sub"],
+        ),
+    );
+    broker.stop();
+    // At least one reconnect attempt (one a second) fails while the broker is down.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let dir = TempDir::new("rekeyed");
+    let (cert, key) = pki.issue(
+        dir.path(),
+        "rekeyed",
+        &CertSpec {
+            common_name: "localhost",
+            dns: &["localhost"],
+            ips: &["127.0.0.1"],
+            not_before: -60,
+            not_after: 365 * 86400,
+            usage: Usage::Server,
+        },
+    );
+    let conf = std::fs::read_to_string(broker.config_path()).unwrap();
+    let at = conf.find("\n# tls\n").expect("the tls listener's block");
+    let end = conf[at + 1..]
+        .find("\n# ")
+        .map_or(conf.len(), |e| at + 1 + e);
+    let block = conf[at..end]
+        .replace(&s(&pki.server_cert), &s(&cert))
+        .replace(&s(&pki.server_key), &s(&key));
+    std::fs::write(
+        broker.config_path(),
+        format!("{}{block}{}", &conf[..at], &conf[end..]),
+    )
+    .unwrap();
+    broker.restart();
+    let out = sub.wait(std::time::Duration::from_secs(10));
+    assert_eq!(out.code, Some(87), "{out}");
+    assert!(
+        out.stderr_str().contains(&format!("Pinned: {good}.")),
         "{out}"
     );
 }

@@ -8,8 +8,8 @@
 //! until then both are one relaxed atomic load.
 //!
 //! The diagnosis probe's handshakes (`probe`) go through the same override and get the same
-//! server name (the probe sets it itself as well) and key log; the diagnosis stops the pin check first
-//! ([`super::pin::take_mismatch`]).
+//! server name (the probe sets it itself as well) and key log; the diagnosis suspends the pin check
+//! while it runs ([`super::pin::suspend`]).
 
 use super::TlsPlan;
 use super::keylog::KeyLog;

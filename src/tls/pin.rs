@@ -167,11 +167,25 @@ pub(crate) fn accepts(ssl: *mut openssl_sys::SSL) -> bool {
     false
 }
 
-/// The pin mismatch that failed paho's handshake, if one did. Stops the pin check (the
-/// diagnosis probe's own handshakes are not checked).
+/// The pin mismatch that failed paho's handshake, if one did.
 pub(crate) fn take_mismatch() -> Option<Failure> {
-    arm(None, "", 0);
     MISMATCH.lock().ok().and_then(|mut m| m.take())
+}
+
+/// The pin check stopped while the guard lives (the diagnosis probe's own handshakes are
+/// not checked), and back when it is dropped: a later reconnect is checked again.
+pub(crate) struct Suspended(Option<Armed>);
+
+pub(crate) fn suspend() -> Suspended {
+    Suspended(ARMED.lock().ok().and_then(|mut a| a.take()))
+}
+
+impl Drop for Suspended {
+    fn drop(&mut self) {
+        if let (Some(a), Ok(mut g)) = (self.0.take(), ARMED.lock()) {
+            *g = Some(a);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -194,6 +208,18 @@ mod tests {
         }
         let f = parse("/nonexistent/key.pem").unwrap_err();
         assert!(f.lines[0].contains("No such file"), "{f:?}");
+    }
+
+    #[test]
+    fn suspended_checks_come_back() {
+        let h = openssl::base64::encode_block(&[1u8; 32]);
+        arm(Some(parse(&format!("sha256//{h}")).unwrap()), "h", 1);
+        {
+            let _s = suspend();
+            assert!(ARMED.lock().unwrap().is_none());
+        }
+        assert!(ARMED.lock().unwrap().is_some());
+        arm(None, "", 0);
     }
 
     #[test]
