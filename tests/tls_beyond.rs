@@ -75,6 +75,26 @@ fn tls_server_name_is_checked_instead_of_the_host() {
         }
     }
 
+    // An IP address as the name: checked against the certificate's IP entries (the good
+    // certificate has IP:127.0.0.1, wrong_host's has none).
+    for (listener, code) in [("tls", 0), ("wrong_host", 82)] {
+        let out = ours_pub(strs(&[
+            "-h",
+            "localhost",
+            "-p",
+            &broker.port(listener).to_string(),
+            "--cafile",
+            &s(&pki().ca),
+            "--tls-server-name",
+            "127.0.0.1",
+            "-t",
+            "x",
+            "-m",
+            "y",
+        ]));
+        assert_eq!(out.code, Some(code), "{out}");
+    }
+
     // --insecure: the name is still sent, not checked.
     let out = ours_pub(pub_args(
         broker,
