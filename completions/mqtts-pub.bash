@@ -23,7 +23,7 @@ _mqtts__pub() {
 
     case "${cmd}" in
         mqtts__pub)
-            opts="-A -c -d -D -f -h -i -I -k -L -l -m -M -n -p -P -q -r -s -t -u -V -x --cafile --capath --cert --ciphers --disable-clean-session --debug --property --file --help --host --insecure --id --id-prefix --keepalive --key --keyform --url --stdin-line --message --nodelay --null-message --port --pw --proxy --psk --psk-identity --qos --quiet --retain --repeat --repeat-delay --stdin-file --topic --tls-alpn --tls-engine --tls-engine-kpass-sha1 --tls-use-os-certs --tls-version --username --unix --protocol-version --version --will-payload --will-qos --will-retain --will-topic --tls-max-version --key-password-file --pkcs12 --cert-expiry-warn"
+            opts="-A -c -d -D -f -h -i -I -k -L -l -m -M -n -p -P -q -r -s -t -u -V -x --cafile --capath --cert --ciphers --disable-clean-session --debug --property --file --help --host --insecure --id --id-prefix --keepalive --key --keyform --url --stdin-line --message --nodelay --null-message --port --pw --proxy --psk --psk-identity --qos --quiet --retain --repeat --repeat-delay --stdin-file --topic --tls-alpn --tls-engine --tls-engine-kpass-sha1 --tls-use-os-certs --tls-version --username --unix --protocol-version --version --will-payload --will-qos --will-retain --will-topic --tls-max-version --key-password-file --pkcs12 --cert-expiry-warn --tls-server-name --pinnedpubkey --tls-keylog --pw-file --topic-separator --ws"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -411,6 +411,57 @@ _mqtts__pub() {
                     return 0
                     ;;
                 --cert-expiry-warn)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --pinnedpubkey)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --tls-keylog)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --pw-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --topic-separator)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

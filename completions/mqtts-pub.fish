@@ -52,6 +52,11 @@ tlsv1.1\t''"
 complete -c mqtts-pub -l key-password-file -d 'read the password of an encrypted --key (or a token PIN) from this file' -r -F
 complete -c mqtts-pub -l pkcs12 -d 'client certificate and key from a PKCS#12 file' -r -F
 complete -c mqtts-pub -l cert-expiry-warn -d 'warn when a certificate expires within this time (default 30days, 0 = off)' -r -f
+complete -c mqtts-pub -l tls-server-name -d 'name to send as SNI and to check the broker\'s certificate against (default: -h)' -r -f
+complete -c mqtts-pub -l pinnedpubkey -d 'the broker\'s public key must be one of these: sha256//BASE64[;...] or a key file' -r -f
+complete -c mqtts-pub -l tls-keylog -d 'append TLS secrets to this file (NSS key log format, for Wireshark)' -r -F
+complete -c mqtts-pub -l pw-file -d 'read the password (for -u) from the first line of this file' -r -F
+complete -c mqtts-pub -l topic-separator -d 'with -l: each line is TOPIC sep PAYLOAD, published on TOPIC' -r -f
 complete -c mqtts-pub -s c -l disable-clean-session -d 'keep the session on the broker (needs -i)'
 complete -c mqtts-pub -s d -l debug -d 'print protocol debug lines on stdout'
 complete -c mqtts-pub -l help -d 'show this help and exit'
@@ -65,3 +70,4 @@ complete -c mqtts-pub -s s -l stdin-file -d 'send all of stdin as one message'
 complete -c mqtts-pub -l tls-use-os-certs -d 'trust the operating system\'s CA certificates; turns TLS on'
 complete -c mqtts-pub -l version -d 'show the version and exit'
 complete -c mqtts-pub -l will-retain -d 'retain the will message'
+complete -c mqtts-pub -l ws -d 'connect over WebSockets (path /mqtt) instead of plain TCP'

@@ -54,6 +54,10 @@ tlsv1.1\t''"
 complete -c mqtts-sub -l key-password-file -d 'read the password of an encrypted --key (or a token PIN) from this file' -r -F
 complete -c mqtts-sub -l pkcs12 -d 'client certificate and key from a PKCS#12 file' -r -F
 complete -c mqtts-sub -l cert-expiry-warn -d 'warn when a certificate expires within this time (default 30days, 0 = off)' -r -f
+complete -c mqtts-sub -l tls-server-name -d 'name to send as SNI and to check the broker\'s certificate against (default: -h)' -r -f
+complete -c mqtts-sub -l pinnedpubkey -d 'the broker\'s public key must be one of these: sha256//BASE64[;...] or a key file' -r -f
+complete -c mqtts-sub -l tls-keylog -d 'append TLS secrets to this file (NSS key log format, for Wireshark)' -r -F
+complete -c mqtts-sub -l pw-file -d 'read the password (for -u) from the first line of this file' -r -F
 complete -c mqtts-sub -s c -l disable-clean-session -d 'keep the session on the broker (needs -i)'
 complete -c mqtts-sub -s d -l debug -d 'print protocol debug lines on stdout'
 complete -c mqtts-sub -s E -d 'exit as soon as the subscription is acknowledged'
@@ -71,3 +75,4 @@ complete -c mqtts-sub -l tls-use-os-certs -d 'trust the operating system\'s CA c
 complete -c mqtts-sub -s v -l verbose -d 'print the topic before each message'
 complete -c mqtts-sub -l version -d 'show the version and exit'
 complete -c mqtts-sub -l will-retain -d 'retain the will message'
+complete -c mqtts-sub -l ws -d 'connect over WebSockets (path /mqtt) instead of plain TCP'

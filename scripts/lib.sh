@@ -46,4 +46,15 @@ mqtts_ensure_deps() {
     echo "cargo (Rust stable) is missing: install it from https://rustup.rs or your distribution." >&2
     exit 1
   fi
+  mqtts_ensure_rumqttd
+}
+
+# rumqttd: the broker tests/websockets.rs runs (Debian's mosquitto 2.0 has no WebSockets
+# listener). Not --locked: its lock file pins a metrics release current rustc rejects.
+mqtts_ensure_rumqttd() {
+  if command -v rumqttd >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/rumqttd" ]; then
+    return 0
+  fi
+  echo "Installing rumqttd 0.20.0 (cargo install) for the WebSockets tests" >&2
+  cargo install rumqttd --version 0.20.0 >&2
 }

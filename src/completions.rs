@@ -36,6 +36,8 @@ fn value_hint(key: Key) -> ValueHint {
         | Key::File
         | Key::KeyPasswordFile
         | Key::Pkcs12
+        | Key::TlsKeylog
+        | Key::PwFile
         | Key::Unix => ValueHint::FilePath,
         Key::Capath => ValueHint::DirPath,
         Key::Host | Key::BindAddress => ValueHint::Hostname,

@@ -108,6 +108,9 @@ impl Connection {
         if debug {
             trace::install(&plan.client_id, tx.clone(), Event::Packet);
         }
+        if plan.websockets {
+            crate::tap::disable();
+        }
         let client = mqtt::CreateOptionsBuilder::new()
             .server_uri(&plan.uri)
             .client_id(&plan.client_id)
@@ -271,6 +274,7 @@ impl Connection {
         {
             return (Vec::new(), Err(f));
         }
+        crate::tls::handshake::arm(plan.tls.as_ref(), &plan.host, plan.port);
         let _quickack = quickack::arm(plan.tls.is_some());
         let tok = self.client.connect(copts);
         keep_if_unix(plan, &tok);
@@ -474,6 +478,12 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool, waited: Duratio
             }
             f
         }
+        _ if plan.websockets => crate::tls::diagnose_websockets(
+            &plan.host,
+            plan.port,
+            plan.tls.as_ref(),
+            waited.min(plan.connect_timeout),
+        ),
         _ => crate::tls::diagnose_after(
             &plan.host,
             plan.port,

@@ -13,12 +13,16 @@ pub struct Plan {
     /// Effective TCP port (0 for a unix socket).
     pub port: u16,
     pub uri: String,
+    /// MQTT over WebSockets (`--ws`, `-L ws://`, `-L wss://`).
+    pub websockets: bool,
     pub tls: Option<TlsPlan>,
     /// The client id sent in CONNECT ("" lets the broker assign one).
     pub client_id: String,
     pub mqtt_version: u32,
     /// How long paho waits for the TCP/TLS connect and the CONNACK ([`connect_timeout`]).
     pub connect_timeout: std::time::Duration,
+    /// The password to send (see [`crate::password`]).
+    pub password: Option<crate::options::Secret>,
     /// Lines for stderr before connecting (certificate expiry, `--insecure`, a password
     /// going out in plaintext).
     pub warnings: Vec<String>,
@@ -59,15 +63,28 @@ impl Plan {
         } else {
             effective_port(opts)
         };
+        if opts.websockets && opts.unix_socket {
+            return Err(Failure::new(
+                GENERAL,
+                "Error: --ws cannot be used with --unix: WebSockets need a TCP connection.",
+            ));
+        }
         let tls = tls::plan(opts, port)?;
         let uri = if opts.unix_socket {
             format!("unix://{}", opts.host)
         } else {
-            let scheme = if tls.is_some() { "ssl" } else { "tcp" };
+            let scheme = match (tls.is_some(), opts.websockets) {
+                (true, false) => "ssl",
+                (false, false) => "tcp",
+                (true, true) => "wss",
+                (false, true) => "ws",
+            };
+            // WebSockets: paho asks for the path /mqtt (mosquitto's, and most brokers').
+            let path = if opts.websockets { "/mqtt" } else { "" };
             if opts.host.contains(':') && !opts.host.starts_with('[') {
-                format!("{scheme}://[{}]:{port}", opts.host)
+                format!("{scheme}://[{}]:{port}{path}", opts.host)
             } else {
-                format!("{scheme}://{}:{port}", opts.host)
+                format!("{scheme}://{}:{port}{path}", opts.host)
             }
         };
         let client_id = match (&opts.id, &opts.id_prefix) {
@@ -81,21 +98,26 @@ impl Plan {
             Protocol::V311 => mqtt::MQTT_VERSION_3_1_1,
             Protocol::V5 => mqtt::MQTT_VERSION_5,
         };
+        let password = crate::password::resolve(opts)?;
         let mut warnings = tls.as_ref().map(|t| t.warnings.clone()).unwrap_or_default();
-        warnings.extend(tls::plaintext_password_warning(
+        warnings.extend(password.warning.clone());
+        warnings.extend(tls::password_in_clear_warning(
             opts,
             &opts.host,
             tls.is_some(),
+            password.secret.as_ref().map(|_| password.source),
         ));
         warnings.extend(opts.config_warning.clone());
         Ok(Plan {
             host: opts.host.clone(),
             port,
             uri,
+            websockets: opts.websockets,
             tls,
             client_id,
             mqtt_version,
             connect_timeout: connect_timeout(opts.keepalive),
+            password: password.secret,
             warnings,
         })
     }
@@ -164,7 +186,7 @@ impl Plan {
         if let Some(u) = &opts.username {
             b.user_name(u.as_str());
         }
-        if let Some(p) = &opts.password {
+        if let Some(p) = &self.password {
             b.password(&**p);
         }
         if let Some(topic) = &opts.will_topic {

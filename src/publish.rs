@@ -127,6 +127,9 @@ struct Tracer {
     /// Set when we send DISCONNECT: paho also traces one while it tears down a lost
     /// connection, which mosquitto does not show.
     disconnecting: bool,
+    /// `--topic-separator` with `-d`: the topics of the lines handed in and not yet shown
+    /// (paho's trace line has no topic; PUBLISH packets go out in hand-in order).
+    line_topics: Option<VecDeque<String>>,
 }
 
 impl Tracer {
@@ -144,11 +147,16 @@ impl Tracer {
             ev.msgid
         };
         let mut topic = self.topic.as_str();
+        let line_topic;
         if ev.kind == Kind::Publish && ev.sent {
             if self.topic_alias && self.publishes_shown > 0 {
                 topic = "(null)";
             }
             self.publishes_shown += 1;
+            if let Some(t) = self.line_topics.as_mut().and_then(|q| q.pop_front()) {
+                line_topic = t;
+                topic = &line_topic;
+            }
         }
         if let Some(line) = d.line(ev, topic, mid) {
             let _ = writeln!(self.out, "{line}");
@@ -247,6 +255,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         publishes_shown: 0,
         qos0_mid: 0,
         disconnecting: false,
+        line_topics: (opts.debug && opts.topic_separator.is_some()).then(VecDeque::new),
     };
     let (seen, connected) = conn.connect(&plan, opts, true, None);
     for p in &seen {
@@ -269,12 +278,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     let mut pending = Pending::default();
     // With a topic alias only the first PUBLISH names the topic (as mosquitto_pub).
     let first = std::cell::Cell::new(true);
-    let make = |body: Vec<u8>| {
-        let name = if topic_alias && !first.replace(false) {
-            ""
-        } else {
-            topic.as_str()
-        };
+    let make_on = |name: &str, body: Vec<u8>| {
         let mut m = mqtt::MessageBuilder::new()
             .topic(name)
             .payload(body)
@@ -285,6 +289,19 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         }
         m.finalize()
     };
+    let make = |body: Vec<u8>| {
+        let name = if topic_alias && !first.replace(false) {
+            ""
+        } else {
+            topic.as_str()
+        };
+        make_on(name, body)
+    };
+    // -l --topic-separator: each line names its topic.
+    let mut splitter = opts
+        .topic_separator
+        .as_deref()
+        .map(|sep| crate::topic_lines::Splitter::new(sep, opts.quiet));
 
     let result = if !plan.is_v5() && !props.is_empty() {
         // mosquitto_pub's library refuses PUBLISH properties on MQTT 3.x ("not supported")
@@ -303,11 +320,15 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
             broker_max,
             v5: plan.is_v5(),
         };
+        let mut make_line = |line: Vec<u8>| match splitter.as_mut() {
+            None => Some(make(line)),
+            Some(s) => s.take(line).map(|(t, body)| make_on(&t, body)),
+        };
         line_loop(
             &mut conn,
             &mut tr,
             &mut pending,
-            &make,
+            &mut make_line,
             window,
             limit,
             opts.quiet,
@@ -335,7 +356,10 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     conn.disconnect(0, plan::properties(opts, "disconnect")?);
     drain(&mut conn, &mut tr);
     tr.finish();
-    Ok(exit::OK)
+    match splitter.and_then(|s| s.failure()) {
+        Some(f) => Err(f),
+        None => Ok(exit::OK),
+    }
 }
 
 /// mosquitto's message for a publish larger than the broker's Maximum Packet Size.
@@ -688,7 +712,7 @@ fn line_loop(
     conn: &mut Connection,
     tr: &mut Tracer,
     pending: &mut Pending,
-    make: &dyn Fn(Vec<u8>) -> mqtt::Message,
+    make: &mut dyn FnMut(Vec<u8>) -> Option<mqtt::Message>,
     window: usize,
     limit: Limit,
     quiet: bool,
@@ -732,12 +756,16 @@ fn line_loop(
             wait_until(conn, tr, pending, left, quiet).map_err(|()| gone(conn, pending))?;
         }
         let bytes = line.len();
-        let m = make(line);
+        // None: a line that is not published (--topic-separator; already said why).
+        let Some(m) = make(line) else { continue };
         if limit.too_big_for_broker(&m) {
             // mosquitto_pub ends at once with this error (25, MOSQ_ERR_OVERSIZE_PACKET);
             // the lines before it are confirmed first.
             wait_until(conn, tr, pending, 0, quiet).map_err(|()| gone(conn, pending))?;
             return Err(Failure::new(exit::OVERSIZE_PACKET, OVERSIZE));
+        }
+        if let Some(q) = tr.line_topics.as_mut() {
+            q.push_back(m.topic().to_string());
         }
         let token = conn.client.publish(m);
         let tag = if pending.quiet {

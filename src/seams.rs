@@ -16,7 +16,7 @@
 //! | [`SSL_read`] | read MQTT bytes (TLS) | [`crate::tap::feed`] | as `recv` |
 //! | [`writev`] | write MQTT packets (TCP) | [`crate::connection::quickack::written`] | no 40 ms delayed-ACK wait |
 //! | [`SSL_write`] | write MQTT packets (TLS) | [`crate::connection::quickack::written`] | as `writev` |
-//! | [`SSL_connect`] | run the TLS handshake | before: [`crate::tls::psk::before_handshake`]; [`crate::tls::peer::look`] on success | `--psk` (paho's Rust API has no PSK hook); broker-certificate expiry warning |
+//! | [`SSL_connect`] | run the TLS handshake | before: [`crate::tls::psk::before_handshake`] and [`crate::tls::handshake::before`] (SNI and the name to check, the key-log callback); after: [`crate::tls::handshake::after`] (fail it when the broker's key is not pinned), [`crate::tls::peer::look`] on success | `--psk` (paho's Rust API has no PSK hook); `--tls-server-name`; `--tls-keylog`; `--pinnedpubkey`; broker-certificate expiry warning |
 //! | [`SSL_CTX_use_PrivateKey_file`] | load the client key (always as a PEM file, from `--key` or else the certificate file) | [`crate::tls::engine::key`]: when `--keyform engine` loaded a key at plan time, `SSL_CTX_use_PrivateKey` with it *instead of* the real call (the file holds no key) | keys held by an OpenSSL engine (PKCS#11 tokens) |
 //! | [`SSL_CTX_set_msg_callback`] | install a debug callback | nothing is installed | ~10% of the CPU a received message costs |
 //!
@@ -174,8 +174,8 @@ pub unsafe extern "C" fn SSL_write(
     n
 }
 
-/// `SSL_connect`: the PSK callback installed on `ssl` (with `--psk`), libssl's handshake,
-/// then a look at the broker's certificate on success.
+/// `SSL_connect`: the PSK callback (with `--psk`) and the server name set, libssl's
+/// handshake, the pins checked, then a look at the broker's certificate on success.
 ///
 /// # Safety
 /// The contract of `SSL_connect`: a valid `ssl`.
@@ -186,8 +186,9 @@ pub unsafe extern "C" fn SSL_connect(ssl: *mut openssl_sys::SSL) -> libc::c_int 
         return -1;
     };
     crate::tls::psk::before_handshake(ssl);
+    crate::tls::handshake::before(ssl);
     // SAFETY: the caller's argument, passed on unchanged.
-    let rc = unsafe { real(ssl) };
+    let rc = crate::tls::handshake::after(ssl, unsafe { real(ssl) });
     if rc == 1 {
         crate::tls::peer::look(ssl);
     }

@@ -41,6 +41,12 @@ pub fn enable() {
     ENABLED.store(true, Ordering::SeqCst);
 }
 
+/// Stop recording: the bytes paho reads are WebSocket frames around the MQTT packets
+/// (`--ws`), which the framer cannot read; the trace then goes without its facts.
+pub fn disable() {
+    ENABLED.store(false, Ordering::SeqCst);
+}
+
 /// A new connection on `fd` (called by the `connect` hook): remember it as paho's, and
 /// start framing it afresh.
 pub fn watch(fd: i32) {

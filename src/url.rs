@@ -1,17 +1,21 @@
 //! `-L` / `--url`: `mqtt://[user[:pass]@]host[:port]/topic` and `mqtts://…`, split the way
-//! mosquitto 2.0 splits it.
+//! mosquitto 2.0 splits it; also `ws://` and `wss://` (MQTT over WebSockets, as mosquitto's
+//! develop branch defines them: default ports 1883 and 8883, `wss://` with the OS trust
+//! store like `mqtts://`).
 //!
 //! The scheme is matched case-insensitively. The topic is everything after the first `/`
 //! (it may be empty). Before that, the part up to the first `@` is the user information
 //! (split at its first `:` into user and password); after it comes the host, and a `:` in
 //! the host starts the port, read like C `atoi` and not range-checked here. No percent
-//! decoding, no IPv6 brackets, no `ws://` (2.0 has none).
+//! decoding, no IPv6 brackets.
 
 /// The pieces of a `-L` URL. Values are raw bytes, as given.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Url {
     /// `mqtts://`: TLS with the OS trust store.
     pub tls: bool,
+    /// `ws://` / `wss://`: MQTT over WebSockets.
+    pub websockets: bool,
     pub username: Option<Vec<u8>>,
     pub password: Option<Vec<u8>>,
     pub host: Vec<u8>,
@@ -50,10 +54,14 @@ fn strip_prefix_ci<'a>(s: &'a [u8], prefix: &str) -> Option<&'a [u8]> {
 
 /// Split a `-L` argument.
 pub fn parse(url: &[u8]) -> Result<Url, UrlError> {
-    let (tls, rest, mut port) = if let Some(r) = strip_prefix_ci(url, "mqtt://") {
-        (false, r, 1883)
+    let (tls, websockets, rest, mut port) = if let Some(r) = strip_prefix_ci(url, "mqtt://") {
+        (false, false, r, 1883)
     } else if let Some(r) = strip_prefix_ci(url, "mqtts://") {
-        (true, r, 8883)
+        (true, false, r, 8883)
+    } else if let Some(r) = strip_prefix_ci(url, "ws://") {
+        (false, true, r, 1883)
+    } else if let Some(r) = strip_prefix_ci(url, "wss://") {
+        (true, true, r, 8883)
     } else {
         return Err(UrlError::UnsupportedScheme);
     };
@@ -85,6 +93,7 @@ pub fn parse(url: &[u8]) -> Result<Url, UrlError> {
     };
     Ok(Url {
         tls,
+        websockets,
         username,
         password,
         host,
@@ -114,7 +123,11 @@ mod tests {
         assert_eq!((u.port, u.topic.len(), u.username), (1883, 0, None));
         assert_eq!(parse(b"mqtts://h/t").unwrap().port, 8883);
         assert_eq!(parse(b"mqtt://h:x/t").unwrap().port, 0);
-        assert_eq!(parse(b"ws://h/t"), Err(UrlError::UnsupportedScheme));
+        let ws = parse(b"WS://h/t").unwrap();
+        assert_eq!((ws.websockets, ws.tls, ws.port), (true, false, 1883));
+        let wss = parse(b"wss://h:9001/t").unwrap();
+        assert_eq!((wss.websockets, wss.tls, wss.port), (true, true, 9001));
+        assert_eq!(parse(b"http://h/t"), Err(UrlError::UnsupportedScheme));
         assert_eq!(parse(b"mqtt://h"), Err(UrlError::TopicMissing));
         assert_eq!(parse(b"mqtt:/"), Err(UrlError::UnsupportedScheme));
     }

@@ -188,6 +188,7 @@ fn exit_status_lists_the_exit_codes() {
             tls::TLS_NEGOTIATION,
             tls::TLS_TO_PLAIN_PORT,
             tls::PSK_REJECTED,
+            tls::PIN_MISMATCH,
         ]);
         for c in codes {
             // Table rows start with the code, a tab follows it (tbl, tab-separated).

@@ -118,6 +118,12 @@ pub struct TlsArgs {
     pub pkcs12: Option<String>,
     /// `--cert-expiry-warn`; None = default (30 days).
     pub cert_expiry_warn: Option<std::time::Duration>,
+    /// `--tls-server-name`: SNI and the name checked instead of `-h`.
+    pub server_name: Option<String>,
+    /// `--pinnedpubkey` as given (pins or a key file).
+    pub pinned_pubkey: Option<String>,
+    /// `--tls-keylog FILE`.
+    pub keylog: Option<String>,
 }
 
 /// Everything the command line and config file said, after mosquitto's cross-option checks.
@@ -187,6 +193,12 @@ pub struct Options {
     /// `--random-filter` percentage (100 = print all).
     pub random_filter: f64,
     pub retain_as_published: bool,
+    /// `--pw-file`: the password is the file's first line (when `-P` is not given).
+    pub pw_file: Option<String>,
+    /// `--ws`, `-L ws://`, `-L wss://`: MQTT over WebSockets.
+    pub websockets: bool,
+    /// `--topic-separator` (pub `-l`): each line is TOPIC SEP PAYLOAD.
+    pub topic_separator: Option<Vec<u8>>,
 }
 
 /// A password: used like a `String`, but `{:?}` never shows it (so printing `Options`

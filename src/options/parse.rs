@@ -71,6 +71,9 @@ struct State {
     /// mosquitto's unit: 1/100 percent (10000 = all).
     random_filter: i32,
     retain_as_published: bool,
+    pw_file: Option<String>,
+    topic_separator: Option<Vec<u8>>,
+    websockets: bool,
 }
 
 impl State {
@@ -122,6 +125,9 @@ impl State {
             remove_retained: false,
             random_filter: 10000,
             retain_as_published: false,
+            pw_file: None,
+            topic_separator: None,
+            websockets: false,
         }
     }
 
@@ -273,6 +279,9 @@ impl State {
                     if u.tls {
                         self.url_tls = true;
                         self.tls.use_os_certs = true;
+                    }
+                    if u.websockets {
+                        self.websockets = true;
                     }
                     self.add_topic(&u.topic, "-L topic")?;
                     if let Some(user) = u.username {
@@ -439,6 +448,12 @@ impl State {
                 }
                 Key::KeyPasswordFile => self.tls.key_password_file = vs(),
                 Key::Pkcs12 => self.tls.pkcs12 = vs(),
+                Key::TlsServerName => self.tls.server_name = vs(),
+                Key::PinnedPubkey => self.tls.pinned_pubkey = vs(),
+                Key::TlsKeylog => self.tls.keylog = vs(),
+                Key::PwFile => self.pw_file = vs(),
+                Key::Ws => self.websockets = true,
+                Key::TopicSeparator => self.topic_separator = Some(v.to_vec()),
                 Key::CertExpiryWarn => {
                     let s = lossy(v);
                     let d = if s.trim() == "0" {

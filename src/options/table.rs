@@ -91,6 +91,12 @@ pub enum Key {
     KeyPasswordFile,
     Pkcs12,
     CertExpiryWarn,
+    TlsServerName,
+    PinnedPubkey,
+    TlsKeylog,
+    PwFile,
+    TopicSeparator,
+    Ws,
 }
 
 /// One row of [`OPTIONS`].
@@ -768,6 +774,54 @@ pub static OPTIONS: &[OptSpec] = &[
         "no duration specified",
         "warn when a certificate expires within this time (default 30days, 0 = off)",
     ),
+    ext(
+        Key::TlsServerName,
+        "--tls-server-name",
+        "name",
+        "no name specified",
+        "name to send as SNI and to check the broker's certificate against (default: -h)",
+    ),
+    ext(
+        Key::PinnedPubkey,
+        "--pinnedpubkey",
+        "pins",
+        "no public key specified",
+        "the broker's public key must be one of these: sha256//BASE64[;...] or a key file",
+    ),
+    ext(
+        Key::TlsKeylog,
+        "--tls-keylog",
+        "file",
+        "no file specified",
+        "append TLS secrets to this file (NSS key log format, for Wireshark)",
+    ),
+    ext(
+        Key::PwFile,
+        "--pw-file",
+        "file",
+        "no file specified",
+        "read the password (for -u) from the first line of this file",
+    ),
+    OptSpec {
+        key: Key::TopicSeparator,
+        short: None,
+        long: Some("--topic-separator"),
+        value: Some("sep"),
+        clients: P,
+        missing: "no separator specified",
+        mosquitto: false,
+        help: "with -l: each line is TOPIC sep PAYLOAD, published on TOPIC",
+    },
+    OptSpec {
+        key: Key::Ws,
+        short: None,
+        long: Some("--ws"),
+        value: None,
+        clients: Both,
+        missing: "",
+        mosquitto: false,
+        help: "connect over WebSockets (path /mqtt) instead of plain TCP",
+    },
 ];
 
 /// The table row for an argv word, if it is an option of either program.

@@ -35,14 +35,20 @@
 //! | TLS version / cipher / ALPN negotiation failed | [`TLS_NEGOTIATION`] | 85 |
 //! | TLS spoken to a port that answers without TLS | [`TLS_TO_PLAIN_PORT`] | 86 |
 //! | broker rejected the PSK: identity unknown, or its key differs from `--psk` | [`PSK_REJECTED`] | 87 |
+//! | the broker's public key is not one of `--pinnedpubkey` | [`PIN_MISMATCH`] | 88 |
 
 pub mod engine;
 mod files;
+pub mod handshake;
+pub mod keylog;
 pub mod peer;
+pub mod pin;
 mod pkcs11;
 mod probe;
 mod process;
 pub mod psk;
+
+pub(crate) use files::{os_error as os_error_text, printable};
 
 use crate::exit::Failure;
 use crate::options::Options;
@@ -75,6 +81,8 @@ pub const TLS_TO_PLAIN_PORT: i32 = 86;
 /// The broker rejected the pre-shared key: it does not know `--psk-identity`, or its key
 /// for that identity differs from `--psk`.
 pub const PSK_REJECTED: i32 = 87;
+/// The broker's certificate verified, but its public key is not one of `--pinnedpubkey`.
+pub const PIN_MISMATCH: i32 = 88;
 
 /// Environment variable with the client key (or PKCS#12) password.
 pub const KEY_PASSWORD_ENV: &str = "MQTTS_KEY_PASSWORD";
@@ -174,6 +182,12 @@ pub struct TlsPlan {
     pub max_version: Option<TlsVersion>,
     /// `--cert-expiry-warn` (default 30 days).
     pub expiry_warn: std::time::Duration,
+    /// `--tls-server-name`: sent as SNI and checked instead of `-h`.
+    pub server_name: Option<String>,
+    /// `--pinnedpubkey`: the broker's public key must be one of these.
+    pub pins: Option<pin::Pins>,
+    /// `--tls-keylog` / `SSLKEYLOGFILE`: where the TLS secrets go.
+    pub keylog: Option<Arc<keylog::KeyLog>>,
     /// Warnings to print on stderr before connecting (expiry, --insecure, …).
     pub warnings: Vec<String>,
     /// Keeps the memfd behind `/proc/self/fd/N` (PKCS#12 → PEM) open for paho.
@@ -222,6 +236,9 @@ fn first_tls_only_option(opts: &Options) -> Option<&'static str> {
         (t.tls_max_version.is_some(), "--tls-max-version"),
         (t.tls_alpn.is_some(), "--tls-alpn"),
         (t.tls_engine.is_some(), "--tls-engine"),
+        (t.server_name.is_some(), "--tls-server-name"),
+        (t.pinned_pubkey.is_some(), "--pinnedpubkey"),
+        (t.keylog.is_some(), "--tls-keylog"),
     ]
     .into_iter()
     .find(|(given, _)| *given)
@@ -320,6 +337,9 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
         min_version,
         max_version,
         expiry_warn: t.cert_expiry_warn.unwrap_or(DEFAULT_EXPIRY_WARN),
+        server_name: server_name(t.server_name.as_deref())?,
+        pins: t.pinned_pubkey.as_deref().map(pin::parse).transpose()?,
+        keylog: None,
         warnings: Vec::new(),
         _memfd: None,
     };
@@ -333,6 +353,10 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
         engine::load_engine_only(e)?;
     }
     files::check(opts, &mut plan)?;
+    if let Some((log, warning)) = keylog::open(t.keylog.as_deref())? {
+        plan.keylog = Some(log);
+        plan.warnings.extend(warning);
+    }
     if t.use_os_certs && t.cafile.is_some() && t.capath.is_some() {
         plan.warnings.push(format!(
             "Warning: --tls-use-os-certs is not used together with --capath: paho takes one CA \
@@ -355,7 +379,27 @@ pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
     Ok(Some(plan))
 }
 
+/// `--tls-server-name NAME`, checked: a DNS name or an IP address.
+fn server_name(name: Option<&str>) -> Result<Option<String>, Failure> {
+    match name {
+        None => Ok(None),
+        Some(n) if handshake::valid_server_name(n) => Ok(Some(n.to_string())),
+        Some(n) => Err(option_error(format!(
+            "Error: --tls-server-name {:?} is not a host name or an IP address.",
+            files::printable(n)
+        ))
+        .and(
+            "Give the name the broker's certificate is for, e.g. --tls-server-name broker.example.",
+        )),
+    }
+}
+
 impl TlsPlan {
+    /// The name the broker's certificate must be for: `--tls-server-name`, else `host`.
+    pub fn name_to_check<'a>(&'a self, host: &'a str) -> &'a str {
+        self.server_name.as_deref().unwrap_or(host)
+    }
+
     /// paho's SSL options for this plan.
     pub fn ssl_options(&self) -> Result<paho_mqtt::SslOptions, Failure> {
         let mut b = paho_mqtt::SslOptionsBuilder::new();
@@ -398,7 +442,9 @@ impl TlsPlan {
             b.verify(false);
             psk::arm(p);
         } else {
-            b.verify(!self.insecure);
+            // paho checks the URI host (-h) after the handshake; with --tls-server-name
+            // the name is checked during the handshake instead (handshake::before).
+            b.verify(!self.insecure && self.server_name.is_none());
         }
         Ok(b.finalize())
     }
@@ -421,6 +467,17 @@ pub fn diagnose_after(
     waited: std::time::Duration,
 ) -> Failure {
     probe::diagnose_after(host, port, tls, Some(waited))
+}
+
+/// [`diagnose_after`] for MQTT over WebSockets (`--ws`): TCP and TLS causes are named as
+/// for TCP; past them, the failure is named in general terms (the probes speak plain MQTT).
+pub fn diagnose_websockets(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsPlan>,
+    waited: std::time::Duration,
+) -> Failure {
+    probe::diagnose_websockets(host, port, tls, Some(waited))
 }
 
 /// "in 3 days", "in 1 day", "within a day" for an expiry `secs` from now.
@@ -451,11 +508,24 @@ fn is_loopback_host(host: &str) -> bool {
 /// The warning line for a password (`-P`) about to go out in plaintext to a host that is
 /// not this machine; None when there is nothing to warn about.
 pub fn plaintext_password_warning(opts: &Options, host: &str, tls_on: bool) -> Option<String> {
-    if tls_on || opts.password.is_none() || opts.unix_socket || is_loopback_host(host) {
+    let source = opts.password.is_some().then_some("-P");
+    password_in_clear_warning(opts, host, tls_on, source)
+}
+
+/// [`plaintext_password_warning`] for a password from `source` (`-P`, `--pw-file`,
+/// `MQTTS_PASSWORD`; None = no password).
+pub fn password_in_clear_warning(
+    opts: &Options,
+    host: &str,
+    tls_on: bool,
+    source: Option<&str>,
+) -> Option<String> {
+    let source = source?;
+    if tls_on || opts.unix_socket || is_loopback_host(host) {
         return None;
     }
     Some(format!(
-        "Warning: the password (-P) is sent to {} in plaintext; use TLS (--cafile, \
+        "Warning: the password ({source}) is sent to {} in plaintext; use TLS (--cafile, \
          --tls-use-os-certs or -p 8883) to protect it.",
         files::printable(host)
     ))

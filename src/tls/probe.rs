@@ -22,6 +22,39 @@ thread_local! {
     /// How long paho waited before giving up (see [`diagnose_after`]), for the messages
     /// about a silent peer.
     static WAITED: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
+    /// The connection was MQTT over WebSockets: the probes' MQTT exchanges do not apply.
+    static WEBSOCKETS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// [`diagnose_after`] for a WebSockets connection: the TCP and TLS findings hold; past
+/// them the failure is named in general terms.
+pub(crate) fn diagnose_websockets(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsPlan>,
+    waited: Option<Duration>,
+) -> Failure {
+    WEBSOCKETS.with(|w| w.set(true));
+    let f = diagnose_after(host, port, tls, waited);
+    WEBSOCKETS.with(|w| w.set(false));
+    f
+}
+
+/// The WebSockets connection failed after TCP (and TLS) worked.
+fn websockets_failure(h: &str, port: u16, tls: bool) -> Failure {
+    let (scheme, layers) = if tls {
+        ("wss", "TCP and TLS")
+    } else {
+        ("ws", "TCP")
+    };
+    Failure::new(
+        crate::exit::GENERAL,
+        format!("Error: could not connect to {h} port {port} over WebSockets ({scheme}://{h}:{port}/mqtt)."),
+    )
+    .and(format!(
+        "The port accepts {layers}: check that it is the broker's WebSockets listener and that \
+         it serves the path /mqtt; run with -d to see the exchange."
+    ))
 }
 
 /// Seconds to name in "nothing within N s": how long paho waited when known (rounded),
@@ -49,6 +82,12 @@ pub(crate) fn diagnose_after(
 pub(crate) fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure {
     // The probes' own handshakes are not the connection the expiry warning is about.
     super::peer::forget();
+    // paho's handshake succeeded but the broker's key is not pinned: that is the cause.
+    if let Some(f) = super::pin::take_mismatch() {
+        return f;
+    }
+    // The probes' handshakes are not pin-checked; later reconnects are again.
+    let _pins = super::pin::suspend();
     let h = printable(host);
     if host.starts_with('/') {
         // --unix PATH
@@ -74,6 +113,7 @@ pub(crate) fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure 
         Err(f) => return f,
     };
     match tls {
+        None if WEBSOCKETS.with(|w| w.get()) => websockets_failure(&h, port, false),
         None => plain(&h, port, addr, tcp),
         Some(plan) => with_tls(host, port, addr, tcp, plan),
     }
@@ -392,6 +432,8 @@ fn handshake(host: &str, tcp: TcpStream, s: &Settings) -> Result<Outcome, String
     let rec = Arc::new(Mutex::new((Vec::new(), None)));
     let ctx = context(s, rec.clone()).map_err(|e| e.to_string())?;
     let mut ssl = Ssl::new(&ctx).map_err(|e| e.to_string())?;
+    // The name paho's handshake used: --tls-server-name, else -h.
+    let host = s.plan.map_or(host, |p| p.name_to_check(host));
     let _ = ssl.set_hostname(host);
     if s.check_host {
         let r = match host.parse::<IpAddr>() {
@@ -633,14 +675,24 @@ fn from_issues(h: &str, port: u16, plan: &TlsPlan, o: &Outcome) -> Option<Failur
             .as_deref()
             .map(cert_names)
             .unwrap_or_else(|| "unknown".into());
-        return Some(
-            Failure::new(
+        let f = match &plan.server_name {
+            None => Failure::new(
                 HOSTNAME_MISMATCH,
                 format!("Error: host name {h} does not match the certificate of {h} port {port}."),
             )
             .and(format!("The certificate is for: {names}."))
             .and("Connect with one of those names (-h); --insecure skips this check, for testing only."),
-        );
+            Some(n) => Failure::new(
+                HOSTNAME_MISMATCH,
+                format!(
+                    "Error: server name {} (--tls-server-name) does not match the certificate of {h} port {port}.",
+                    printable(n)
+                ),
+            )
+            .and(format!("The certificate is for: {names}."))
+            .and("Give one of those names with --tls-server-name; --insecure skips this check, for testing only."),
+        };
+        return Some(f);
     }
     None
 }
@@ -879,6 +931,7 @@ fn with_tls(host: &str, port: u16, addr: SocketAddr, tcp: TcpStream, plan: &TlsP
     let saw_cert = o.leaf.is_some();
     match o.result {
         Err(hs) => from_handshake(&h, port, addr, plan, &hs, saw_cert),
+        Ok(_) if WEBSOCKETS.with(|w| w.get()) => websockets_failure(&h, port, true),
         Ok(mut stream) => {
             // TLS 1.3: a rejected client certificate shows up on the first read.
             let _ = stream.write_all(&MQTT_CONNECT);

@@ -88,7 +88,10 @@ impl State {
         }
         match self.client {
             Client::Pub => {
-                if self.pub_topic.is_none() || self.message.is_none() {
+                self.check_topic_separator()?;
+                if (self.pub_topic.is_none() && self.topic_separator.is_none())
+                    || self.message.is_none()
+                {
                     return Err(UsageError {
                         message: "Error: Both topic and message must be supplied.\n".into(),
                         help_line: false,
@@ -172,6 +175,40 @@ impl State {
             remove_retained: self.remove_retained,
             random_filter: self.random_filter as f64 / 100.0,
             retain_as_published: self.retain_as_published,
+            pw_file: self.pw_file,
+            websockets: self.websockets,
+            topic_separator: self.topic_separator,
         })
+    }
+
+    /// `--topic-separator` (mqtts's own): only with `-l`, not empty, and the lines name
+    /// the topics (no `-t`, no topic alias).
+    fn check_topic_separator(&self) -> Result<(), UsageError> {
+        let Some(sep) = &self.topic_separator else {
+            return Ok(());
+        };
+        if self.message.is_some() && self.message != Some(MessageSource::StdinLine) {
+            return Err(err(
+                "Error: --topic-separator needs -l: each line of standard input is TOPIC SEP PAYLOAD.\n",
+            ));
+        }
+        if sep.is_empty() {
+            return Err(err("Error: --topic-separator must not be empty.\n"));
+        }
+        if self.pub_topic.is_some() {
+            return Err(err(
+                "Error: -t (or a topic in -L) and --topic-separator cannot be used together: each line names its topic.\n",
+            ));
+        }
+        if self
+            .properties
+            .iter()
+            .any(|p| p.command == "publish" && p.id == 0x23)
+        {
+            return Err(err(
+                "Error: --topic-separator cannot be used with the topic-alias property.\n",
+            ));
+        }
+        Ok(())
     }
 }
