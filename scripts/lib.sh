@@ -14,6 +14,7 @@ mqtts_missing_packages() {
   command -v cc >/dev/null 2>&1 || missing+=(build-essential)
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   [ -x /usr/bin/time ] || missing+=(time)
+  command -v microsocks >/dev/null 2>&1 || missing+=(microsocks)
   printf '%s\n' "${missing[@]}"
 }
 

@@ -170,9 +170,6 @@ fn unsupported_options_are_refused() {
     let mut o = opts();
     o.tls.tls_engine = Some("pkcs11".into());
     assert_has(&plan_err(&o, 8883), 1, &["--tls-engine is not supported"]);
-    let mut o = opts();
-    o.proxy = Some("socks5h://localhost:1080".into());
-    assert_has(&plan_err(&o, 1883), 1, &["--proxy is not supported"]);
 }
 
 #[test]

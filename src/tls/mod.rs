@@ -23,7 +23,7 @@
 //!
 //! | Class | Constant | Code |
 //! |---|---|---|
-//! | TLS file missing/unreadable/not PEM, `--cert` without `--key`, key/cert mismatch, key password missing or wrong, expired client cert or CA file, bad TLS option value, TLS option without TLS, unsupported option (`--psk`, engines, `--proxy`) | [`FILE_ERROR`] | 1 |
+//! | TLS file missing/unreadable/not PEM, `--cert` without `--key`, key/cert mismatch, key password missing or wrong, expired client cert or CA file, bad TLS option value, TLS option without TLS, unsupported option (`--psk`, engines) | [`FILE_ERROR`] | 1 |
 //! | TCP connection refused / network unreachable / DNS failure / no answer | [`NETWORK`] | 1 |
 //! | plain MQTT spoken to a TLS port | [`PLAIN_TO_TLS_PORT`] | 7 |
 //! | TLS handshake failed, cause not identified | [`TLS_FAILED`] | 8 |
@@ -37,6 +37,7 @@
 
 mod files;
 pub mod peer;
+pub(crate) use files::{os_error, printable};
 mod probe;
 mod process;
 
@@ -213,12 +214,6 @@ fn reject_unsupported(opts: &Options) -> Result<(), Failure> {
             "--tls-engine-kpass-sha1",
             "paho cannot use OpenSSL engines",
             "Give the key as a PEM file with --key (or a PKCS#12 file with --pkcs12).",
-        )
-    } else if opts.proxy.is_some() {
-        (
-            "--proxy",
-            "paho supports HTTP CONNECT proxies only, not SOCKS5",
-            "Connect directly, or tunnel the port (e.g. ssh -L).",
         )
     } else {
         return Ok(());
