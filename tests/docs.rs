@@ -188,6 +188,16 @@ fn exit_status_lists_the_exit_codes() {
             tls::TLS_NEGOTIATION,
             tls::TLS_TO_PLAIN_PORT,
         ]);
+        // The --proxy failures (src/connection/socks.rs), in both pages.
+        use mqtts::connection::socks;
+        let codes = codes.chain([
+            socks::AUTH,
+            socks::NO_CONN,
+            socks::PROXY,
+            socks::UNKNOWN_REPLY,
+            socks::RESET,
+            socks::ERRNO,
+        ]);
         for c in codes {
             // Table rows start with the code, a tab follows it (tbl, tab-separated).
             let row = text.lines().any(|l| {
