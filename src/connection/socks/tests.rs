@@ -1,7 +1,10 @@
 //! The SOCKS5 exchange against a scripted peer, for the answers microsocks never gives
 //! (the integration tests in tests/socks.rs run the real proxy).
 
+use super::failure::Stage;
+use super::wire::connect_request;
 use super::*;
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 
 fn route(user: Option<(&str, &str)>, broker: &str) -> Route {
