@@ -227,6 +227,51 @@ fn subscribe_through_the_proxy_plain_tls_and_mutual_tls() {
     }
 }
 
+/// mqtts-sub reconnects through the proxy after the broker went away, also while the proxy
+/// answers that it cannot reach the broker (as mosquitto_sub retries).
+#[test]
+fn subscriber_reconnects_through_the_proxy() {
+    let mut broker = broker();
+    let socks = Socks::start(true);
+    let topic = unique_topic("socks-again");
+    let mut args = by_name(&broker, "plain");
+    args.extend(strs(&[
+        "--proxy",
+        &socks.url(true),
+        "-t",
+        &topic,
+        "-C",
+        "2",
+        "-q",
+        "1",
+    ]));
+    args.extend(strs(&["-i", "socks-again", "-c", "-W", "30"]));
+    let mut bg = start_subscriber(&broker, Prog::OursSub, &args);
+    let mut publish = broker.client_args("plain");
+    publish.extend(strs(&["-t", &topic, "-q", "1", "-m"]));
+    mosquitto_pub([publish.clone(), strs(&["one"])].concat()).assert_success();
+    assert!(bg.wait_for_stdout("one\n", WAIT), "{}", bg.stdout_str());
+    let subacks = broker.log_count("Sending SUBACK to socks-again");
+    broker.stop();
+    // mqtts-sub tries again every second; the proxy answers "connection refused" (SOCKS5
+    // reply 5, which ends a first connect with 4) and mqtts-sub goes on trying.
+    let refused = socks.log_count("connected to localhost");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(bg.is_running(), "{}", bg.stderr().len());
+    broker.restart();
+    assert!(
+        broker.wait_for_log_count("Sending SUBACK to socks-again", subacks + 1, WAIT),
+        "{}",
+        broker.main_log()
+    );
+    mosquitto_pub([publish, strs(&["two"])].concat()).assert_success();
+    let out = bg.wait(WAIT);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), "one\ntwo\n");
+    assert!(from_proxy(&broker) >= 1, "{}", broker.main_log());
+    assert_eq!(socks.log_count("connected to localhost"), refused + 1);
+}
+
 /// An IPv4 literal as the broker: sent to the proxy as an address (as mosquitto does), and
 /// `-A` binds the connection to the proxy.
 #[test]
