@@ -12,7 +12,7 @@
 //! | override | paho calls it to | before / after the real call | for |
 //! |---|---|---|---|
 //! | [`getaddrinfo`] | resolve the broker's host name | [`crate::connection::socks::proxy_name_for`]: with `--proxy`, the broker's exact name is looked up as the proxy's (all other lookups, std's too, unchanged); `socks::looked_up` after | `--proxy` (the proxy resolves the broker's name) |
-//! | [`connect`] | connect its socket to the broker | [`crate::tap::watch`]: this is paho's socket; `bind::before_connect`: bind to `-A`; [`crate::connection::socks::connect`] in place of the real call for a connect to the proxy with the broker's port: connect to the proxy's port and run SOCKS5 (bounded by the connect timeout), return 0 | `-d` packet facts; `-A`; `--proxy` |
+//! | [`connect`] | connect its socket to the broker | [`crate::tap::watch`]: this is paho's socket; `bind::before_connect`: bind to `-A`; [`crate::connection::socks::connect`] in place of the real call for a connect to the proxy with the broker's port: connect to the proxy's port and run SOCKS5 (bounded by the connect timeout), return EINPROGRESS (connected) | `-d` packet facts; `-A`; `--proxy` |
 //! | [`recv`] | read MQTT bytes (TCP) | [`crate::tap::feed`] | `-d`: v5 ack reason codes, DUP flag |
 //! | [`SSL_read`] | read MQTT bytes (TLS) | [`crate::tap::feed`] | as `recv` |
 //! | [`writev`] | write MQTT packets (TCP) | [`crate::connection::quickack::written`] | no 40 ms delayed-ACK wait |

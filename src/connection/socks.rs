@@ -14,7 +14,8 @@
 //!   proxy: the socket is connected to the proxy's port instead, the SOCKS5 greeting,
 //!   user name/password authentication (RFC 1929) and CONNECT to the broker's host and
 //!   port run on it within the connect timeout, its flags are restored, and it is handed
-//!   back connected (0), as a connect that completed at once. TLS then runs inside the
+//!   back connected (as "in progress" to paho, whose socket is non-blocking, so that its
+//!   receive thread polls it at once; 0 to a blocking caller). TLS then runs inside the
 //!   tunnel, with SNI and host-name verification against the broker's name, as without a
 //!   proxy; the diagnosis probe's connections take the same route.
 //!
@@ -189,8 +190,9 @@ unsafe fn from_raw(sa: *const libc::sockaddr, len: libc::socklen_t) -> Option<So
 }
 
 /// The `connect` seam: None when `addr` is not the broker's (go on with the real
-/// connect); otherwise the connect through the proxy was made on `fd`: 0, or -1 with
-/// errno set and the failure kept for [`take_failure`].
+/// connect); otherwise the connect through the proxy was made on `fd`: 0 (blocking
+/// socket) or -1/EINPROGRESS (non-blocking) when connected, or -1 with errno set and the
+/// failure kept for [`take_failure`].
 ///
 /// # Safety
 /// `addr` is null or points to `len` readable bytes of a socket address.
@@ -217,11 +219,20 @@ pub unsafe fn connect(
     };
     let proxy = SocketAddr::new(proxy_ip, r.proxy.port);
     match tunnel(fd, proxy, r) {
-        Ok(()) => {
+        Ok(nonblocking) => {
             // A failure of an earlier attempt (mqtts-sub reconnects) is not the cause of
             // a later one.
             take_failure();
-            Some(0)
+            if !nonblocking {
+                return Some(0);
+            }
+            // A non-blocking socket (paho's) is handed back "in progress", though it is
+            // connected: paho then wakes its receive thread to poll it, which it does not
+            // for a connect that completed at once (the thread would go on sleeping in its
+            // 10 ms poll: measured +10 ms per connection). The poll finds it writable.
+            // SAFETY: errno is thread-local and writable.
+            unsafe { *libc::__errno_location() = libc::EINPROGRESS };
+            Some(-1)
         }
         Err(e) => {
             let errno = e.errno();
@@ -245,8 +256,9 @@ pub fn take_failure() -> Option<Failure> {
 }
 
 /// Connect `fd` to the proxy at `proxy` and through it to the broker, within the
-/// connect timeout; the socket's flags are as before when this returns.
-fn tunnel(fd: libc::c_int, proxy: SocketAddr, r: &Route) -> Result<(), SocksError> {
+/// connect timeout; the socket's flags are as before when this returns. Ok(whether the
+/// socket is non-blocking).
+fn tunnel(fd: libc::c_int, proxy: SocketAddr, r: &Route) -> Result<bool, SocksError> {
     let deadline = Instant::now() + r.timeout;
     // SAFETY: fcntl on the caller's descriptor.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
@@ -261,7 +273,7 @@ fn tunnel(fd: libc::c_int, proxy: SocketAddr, r: &Route) -> Result<(), SocksErro
     });
     // SAFETY: as above.
     unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
-    result
+    result.map(|()| flags & libc::O_NONBLOCK != 0)
 }
 
 #[cfg(test)]
