@@ -272,9 +272,11 @@ impl Connection {
         {
             return (Vec::new(), Err(f));
         }
-        if let Some(p) = &plan.proxy {
+        if let Some(p) = &plan.proxy
             // After `-A` is resolved: from now on the broker's name resolves to the proxy.
-            socks::arm(p, &plan.host, plan.port, plan.connect_timeout);
+            && let Err(f) = socks::arm(p, &plan.host, plan.port, plan.connect_timeout)
+        {
+            return (Vec::new(), Err(f));
         }
         let _quickack = quickack::arm(plan.tls.is_some());
         let tok = self.client.connect(copts);

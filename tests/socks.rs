@@ -379,6 +379,12 @@ fn proxy_refuses_the_credentials() {
         &[&proxy, "requires a user name and password"],
         true,
     );
+    // --quiet: the same status, nothing said.
+    let mut quiet = pub_args("localhost", port, &url);
+    quiet.push("--quiet".into());
+    let out = Run::prog(Prog::OursPub).args(&quiet).timeout(WAIT).run();
+    out.assert_code(11);
+    assert_eq!(out.stderr_str(), "", "{out}");
     // Credentials given and not asked for: the proxy without authentication takes them.
     let open = Socks::start(false);
     Run::prog(Prog::OursPub)

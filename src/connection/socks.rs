@@ -85,10 +85,14 @@ fn route() -> Option<&'static Route> {
 }
 
 /// Route connections to `broker`:`port` through `proxy` from now on; `timeout` bounds the
-/// connect to the proxy and the SOCKS5 exchange together. Once per process.
-pub fn arm(proxy: &ProxyArgs, broker: &str, port: u16, timeout: Duration) {
+/// connect to the proxy and the SOCKS5 exchange together. Once per process (a later call
+/// changes nothing).
+pub fn arm(proxy: &ProxyArgs, broker: &str, port: u16, timeout: Duration) -> Result<(), Failure> {
     let Ok(proxy_c) = CString::new(proxy.host.as_str()) else {
-        return;
+        return Err(Failure::new(
+            crate::exit::GENERAL,
+            "Error: the host in --proxy contains a NUL byte.",
+        ));
     };
     let lookup = broker.strip_prefix('[').unwrap_or(broker);
     let lookup = lookup.strip_suffix(']').unwrap_or(lookup);
@@ -105,6 +109,7 @@ pub fn arm(proxy: &ProxyArgs, broker: &str, port: u16, timeout: Duration) {
     if set.is_ok() {
         ARMED.store(true, Ordering::SeqCst);
     }
+    Ok(())
 }
 
 /// The name to look up in place of `node`: the proxy's, when `node` is the broker's.
@@ -208,14 +213,33 @@ pub unsafe fn connect(
         return None;
     }
     let proxy_ip = {
-        let addrs = r.proxy_addrs.lock().ok()?;
+        let addrs = r.proxy_addrs.lock().unwrap_or_else(|p| p.into_inner());
         if addrs.contains(&dest.ip()) {
-            dest.ip()
+            Some(dest.ip())
         } else if r.broker_ip == Some(dest.ip()) {
-            *addrs.first()?
+            addrs.first().copied()
         } else {
-            return None;
+            None
         }
+    };
+    // Nothing in mqtts connects to the broker's port but the connection to the broker:
+    // with a proxy configured, that never goes straight to the network.
+    let Some(proxy_ip) = proxy_ip else {
+        record(
+            Failure::new(
+                crate::exit::GENERAL,
+                format!(
+                    "Error: a connection to {dest} did not go through the SOCKS5 proxy {} port {}: \
+                     mqtts refused to make it.",
+                    printable(&r.proxy.host),
+                    r.proxy.port
+                ),
+            )
+            .and("This is a bug in mqtts; please report it with the command line."),
+        );
+        // SAFETY: errno is thread-local and writable.
+        unsafe { *libc::__errno_location() = libc::ECONNREFUSED };
+        return Some(-1);
     };
     let proxy = SocketAddr::new(proxy_ip, r.proxy.port);
     match tunnel(fd, proxy, r) {
