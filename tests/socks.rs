@@ -460,6 +460,29 @@ fn tls_failure_behind_the_proxy_is_named() {
     assert!(from_proxy(&broker) > before, "{}", broker.main_log());
 }
 
+/// Names and credentials longer than SOCKS5 carries: exit 1 as mosquitto_pub, with a
+/// message (mosquitto says "Out of memory." or nothing).
+#[test]
+fn too_long_for_socks5() {
+    let long = "h".repeat(256);
+    fails(
+        &pub_args(&long, 1883, "socks5h://127.0.0.1:1"),
+        1,
+        &["the broker's host name (-h) is too long for SOCKS5 (at most 255 bytes)"],
+        true,
+    );
+    fails(
+        &pub_args(
+            "localhost",
+            1883,
+            &format!("socks5h://{long}:pw@127.0.0.1:1"),
+        ),
+        1,
+        &["the user name in --proxy is too long for SOCKS5"],
+        true,
+    );
+}
+
 #[test]
 fn proxy_with_unix_socket_is_refused() {
     let out = Run::prog(Prog::OursPub)

@@ -33,6 +33,8 @@ pub(super) enum SocksError {
     BadAddressType(u8),
     /// The broker's host name is longer than SOCKS5 can carry (255 bytes).
     NameTooLong,
+    /// The user name or password is longer than RFC 1929 can carry (255 bytes).
+    CredentialsTooLong,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +226,10 @@ impl SocksError {
             SocksError::NameTooLong => Failure::new(
                 crate::exit::GENERAL,
                 "Error: the broker's host name is too long for SOCKS5 (at most 255 bytes).",
+            ),
+            SocksError::CredentialsTooLong => Failure::new(
+                crate::exit::GENERAL,
+                "Error: the user name or password in --proxy is too long for SOCKS5 (at most 255 bytes).",
             ),
             SocksError::BadAddressType(t) => Failure::new(
                 PROXY,

@@ -27,7 +27,8 @@ pub(super) fn tcp_connect(
         return Ok(());
     }
     let e = io::Error::last_os_error();
-    if e.raw_os_error() != Some(libc::EINPROGRESS) {
+    // EINTR: the connect goes on in the background, as with EINPROGRESS.
+    if !matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EINTR)) {
         return Err(SocksError::Connect(e));
     }
     let wire = Wire { fd, deadline };
@@ -194,9 +195,12 @@ pub(super) fn handshake(s: &mut impl ReadWrite, r: &Route) -> Result<(), SocksEr
         (0xff, Some(_)) => return Err(SocksError::NoAcceptableMethod),
         (2, Some(u)) => {
             let p = r.proxy.password.as_deref().unwrap_or("");
-            let mut m = vec![1, u.len() as u8];
+            let (Ok(ulen), Ok(plen)) = (u8::try_from(u.len()), u8::try_from(p.len())) else {
+                return Err(SocksError::CredentialsTooLong);
+            };
+            let mut m = vec![1, ulen];
             m.extend(u.as_bytes());
-            m.push(p.len() as u8);
+            m.push(plen);
             m.extend(p.as_bytes());
             send(s, Stage::Auth, &m)?;
             read(s, Stage::Auth, &mut answer)?;
