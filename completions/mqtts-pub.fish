@@ -17,7 +17,7 @@ complete -c mqtts-pub -s m -l message -d 'send this message' -r -f
 complete -c mqtts-pub -s M -d 'maximum number of QoS 1/2 messages in flight (default 20)' -r -f
 complete -c mqtts-pub -s p -l port -d 'broker port (default 1883, or 8883 with TLS); 0 means a unix socket' -r -f
 complete -c mqtts-pub -s P -l pw -d 'password for authentication' -r -f
-complete -c mqtts-pub -l proxy -d 'connect through a SOCKS5 proxy: socks5h://[user[:pass]@]host[:port]' -r -f
+complete -c mqtts-pub -l proxy -d 'connect through a SOCKS5 proxy, which resolves the broker\'s name: socks5h://[user[:pass]@]host[:port] (port 1080)' -r -f
 complete -c mqtts-pub -l psk -d 'TLS pre-shared key in hex (needs --psk-identity)' -r -f
 complete -c mqtts-pub -l psk-identity -d 'identity for --psk' -r -f
 complete -c mqtts-pub -s q -l qos -d 'quality of service (default 0)' -r -f -a "0\t''

@@ -17,7 +17,7 @@ complete -c mqtts-sub -s L -l url -d 'mqtt(s)://[user[:password]@]host[:port]/to
 complete -c mqtts-sub -s M -d 'maximum number of QoS 1/2 messages in flight (default 20)' -r -f
 complete -c mqtts-sub -s p -l port -d 'broker port (default 1883, or 8883 with TLS); 0 means a unix socket' -r -f
 complete -c mqtts-sub -s P -l pw -d 'password for authentication' -r -f
-complete -c mqtts-sub -l proxy -d 'connect through a SOCKS5 proxy: socks5h://[user[:pass]@]host[:port]' -r -f
+complete -c mqtts-sub -l proxy -d 'connect through a SOCKS5 proxy, which resolves the broker\'s name: socks5h://[user[:pass]@]host[:port] (port 1080)' -r -f
 complete -c mqtts-sub -l psk -d 'TLS pre-shared key in hex (needs --psk-identity)' -r -f
 complete -c mqtts-sub -l psk-identity -d 'identity for --psk' -r -f
 complete -c mqtts-sub -s q -l qos -d 'quality of service (default 0)' -r -f -a "0\t''

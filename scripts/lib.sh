@@ -20,6 +20,7 @@ mqtts_missing_packages() {
   command -v pkcs11-tool >/dev/null 2>&1 || missing+=(opensc)
   [ -n "$(find /usr/lib -path '*/engines-3/pkcs11.so' -print -quit 2>/dev/null)" ] || missing+=(libengine-pkcs11-openssl)
   [ -n "$(find /usr/lib -name p11-kit-proxy.so -print -quit 2>/dev/null)" ] || missing+=(p11-kit-modules)
+  command -v microsocks >/dev/null 2>&1 || missing+=(microsocks)
   printf '%s\n' "${missing[@]}"
 }
 

@@ -21,6 +21,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 pub mod quickack;
+pub mod socks;
 
 /// Most requests the run loops may have outstanding in paho at once.
 pub const MAX_QUEUED: usize = 8192;
@@ -275,6 +276,12 @@ impl Connection {
             return (Vec::new(), Err(f));
         }
         crate::tls::handshake::arm(plan.tls.as_ref(), &plan.host, plan.port);
+        if let Some(p) = &plan.proxy
+            // After `-A` is resolved: from now on the broker's name resolves to the proxy.
+            && let Err(f) = socks::arm(p, &plan.host, plan.port, plan.connect_timeout)
+        {
+            return (Vec::new(), Err(f));
+        }
         let _quickack = quickack::arm(plan.tls.is_some());
         let tok = self.client.connect(copts);
         keep_if_unix(plan, &tok);
@@ -484,12 +491,17 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool, waited: Duratio
             plan.tls.as_ref(),
             waited.min(plan.connect_timeout),
         ),
-        _ => crate::tls::diagnose_after(
-            &plan.host,
-            plan.port,
-            plan.tls.as_ref(),
-            waited.min(plan.connect_timeout),
-        ),
+        // A failure on the way through the proxy is the cause: the broker was not reached.
+        // The diagnosis probe goes through the proxy too, and may find it failing there.
+        _ => socks::take_failure().unwrap_or_else(|| {
+            let f = crate::tls::diagnose_after(
+                &plan.host,
+                plan.port,
+                plan.tls.as_ref(),
+                waited.min(plan.connect_timeout),
+            );
+            socks::take_failure().unwrap_or(f)
+        }),
     }
 }
 
@@ -544,7 +556,7 @@ pub(crate) mod bind {
         Ok(())
     }
 
-    fn raw(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    pub(super) fn raw(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
         // SAFETY: an all-zero sockaddr_storage is valid; the right variant is filled in.
         let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
         let len = match addr {

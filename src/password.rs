@@ -43,7 +43,7 @@ pub fn resolve(opts: &Options) -> Result<Password, Failure> {
         let data = std::fs::read(path).map_err(|e| {
             error(format!(
                 "Error: --pw-file {p}: {}",
-                crate::tls::os_error_text(&e)
+                crate::tls::os_error(&e)
             ))
         })?;
         let text = String::from_utf8(data)

@@ -2,7 +2,7 @@
 //! id, session, will, properties), decided before anything touches the network.
 
 use crate::exit::{Failure, GENERAL};
-use crate::options::{Options, PropertyArg, PropertyValue, Protocol};
+use crate::options::{Options, PropertyArg, PropertyValue, Protocol, ProxyArgs};
 use crate::tls::{self, TlsPlan};
 use paho_mqtt as mqtt;
 
@@ -16,6 +16,8 @@ pub struct Plan {
     /// MQTT over WebSockets (`--ws`, `-L ws://`, `-L wss://`).
     pub websockets: bool,
     pub tls: Option<TlsPlan>,
+    /// `--proxy`: the SOCKS5 proxy to connect through (see `connection::socks`).
+    pub proxy: Option<ProxyArgs>,
     /// The client id sent in CONNECT ("" lets the broker assign one).
     pub client_id: String,
     pub mqtt_version: u32,
@@ -40,6 +42,40 @@ pub fn connect_timeout(keepalive: u16) -> std::time::Duration {
         keepalive.min(MAX)
     };
     std::time::Duration::from_secs(secs.into())
+}
+
+/// `--proxy`, checked against what SOCKS5 can carry: a host and port (not `--unix`), and
+/// names and credentials of at most 255 bytes each.
+fn proxy(opts: &Options) -> Result<Option<ProxyArgs>, Failure> {
+    let Some(p) = &opts.proxy_args else {
+        return Ok(None);
+    };
+    let error = |line: String, hint: &str| {
+        let mut f = Failure::new(GENERAL, line).and(hint);
+        f.always = true;
+        f
+    };
+    if opts.unix_socket {
+        return Err(error(
+            "Error: --proxy cannot be used with --unix: a SOCKS5 proxy connects to a host and port."
+                .into(),
+            "Connect over TCP (-h HOST -p PORT) through the proxy, or drop --proxy.",
+        ));
+    }
+    let too_long = [
+        (Some(opts.host.as_str()), "the broker's host name (-h)"),
+        (p.username.as_deref(), "the user name in --proxy"),
+        (p.password.as_deref(), "the password in --proxy"),
+    ]
+    .into_iter()
+    .find_map(|(v, what)| v.filter(|v| v.len() > 255).map(|_| what));
+    if let Some(what) = too_long {
+        return Err(error(
+            format!("Error: {what} is too long for SOCKS5 (at most 255 bytes)."),
+            "SOCKS5 carries names and credentials of up to 255 bytes.",
+        ));
+    }
+    Ok(Some(p.clone()))
 }
 
 /// mosquitto's default port: 8883 when a CA (or PSK) is given, else 1883.
@@ -70,6 +106,7 @@ impl Plan {
             ));
         }
         let tls = tls::plan(opts, port)?;
+        let proxy = proxy(opts)?;
         let uri = if opts.unix_socket {
             format!("unix://{}", opts.host)
         } else {
@@ -114,6 +151,7 @@ impl Plan {
             uri,
             websockets: opts.websockets,
             tls,
+            proxy,
             client_id,
             mqtt_version,
             connect_timeout: connect_timeout(opts.keepalive),

@@ -11,7 +11,8 @@
 //!
 //! | override | paho calls it to | before / after the real call | for |
 //! |---|---|---|---|
-//! | [`connect`] | connect its socket to the broker | [`crate::tap::watch`]: this is paho's socket; `bind::before_connect`: bind to `-A` | `-d` packet facts; `-A` |
+//! | [`getaddrinfo`] | resolve the broker's host name | [`crate::connection::socks::proxy_name_for`]: with `--proxy`, the broker's exact name is looked up as the proxy's (all other lookups, std's too, unchanged); `socks::looked_up` after | `--proxy` (the proxy resolves the broker's name) |
+//! | [`connect`] | connect its socket to the broker | [`crate::tap::watch`]: this is paho's socket; `bind::before_connect`: bind to `-A`; [`crate::connection::socks::connect`] in place of the real call for a connect to the proxy with the broker's port: connect to the proxy's port and run SOCKS5 (bounded by the connect timeout), return EINPROGRESS (connected) | `-d` packet facts; `-A`; `--proxy` |
 //! | [`recv`] | read MQTT bytes (TCP) | [`crate::tap::feed`] | `-d`: v5 ack reason codes, DUP flag |
 //! | [`SSL_read`] | read MQTT bytes (TLS) | [`crate::tap::feed`] | as `recv` |
 //! | [`writev`] | write MQTT packets (TCP) | [`crate::connection::quickack::written`] | no 40 ms delayed-ACK wait |
@@ -38,12 +39,13 @@ fn next_symbol(cache: &'static OnceLock<usize>, name: &CStr) -> usize {
     })
 }
 
-/// libssl's own `name`, of type `$ty`, found once (None when libssl has no such symbol).
+/// The library's own `name` (libssl's, libc's), of type `$ty`, found once (None when
+/// there is no such symbol).
 macro_rules! real {
     ($name:literal, $ty:ty) => {{
         static REAL: OnceLock<usize> = OnceLock::new();
         let p = next_symbol(&REAL, $name);
-        // SAFETY: when found, the symbol is libssl's function of that name, of type `$ty`.
+        // SAFETY: when found, the symbol is the library's function of that name, of type `$ty`.
         (p != 0).then(|| unsafe { std::mem::transmute::<usize, $ty>(p) })
     }};
 }
@@ -59,7 +61,45 @@ fn ssl_fd(ssl: *mut openssl_sys::SSL) -> libc::c_int {
     unsafe { SSL_get_fd(ssl) }
 }
 
-/// `connect(2)`: remember paho's socket, bind it to `-A`, then the system call.
+/// `getaddrinfo(3)`: libc's, for the proxy's name in place of the broker's (`--proxy`).
+///
+/// # Safety
+/// The contract of `getaddrinfo(3)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn getaddrinfo(
+    node: *const libc::c_char,
+    service: *const libc::c_char,
+    hints: *const libc::addrinfo,
+    res: *mut *mut libc::addrinfo,
+) -> libc::c_int {
+    type F = unsafe extern "C" fn(
+        *const libc::c_char,
+        *const libc::c_char,
+        *const libc::addrinfo,
+        *mut *mut libc::addrinfo,
+    ) -> libc::c_int;
+    let Some(real) = real!(c"getaddrinfo", F) else {
+        return libc::EAI_SYSTEM;
+    };
+    // SAFETY: the caller's node, a NUL-terminated string or null.
+    match unsafe { crate::connection::socks::proxy_name_for(node) } {
+        // SAFETY: the caller's arguments, passed on unchanged.
+        None => unsafe { real(node, service, hints, res) },
+        Some(proxy) => {
+            // SAFETY: the caller's arguments, with another NUL-terminated node.
+            let rc = unsafe { real(proxy.as_ptr(), service, hints, res) };
+            // SAFETY: on success `*res` is the list libc just returned.
+            unsafe {
+                let list = if rc == 0 { *res } else { std::ptr::null_mut() };
+                crate::connection::socks::looked_up(rc, list);
+            }
+            rc
+        }
+    }
+}
+
+/// `connect(2)`: remember paho's socket, bind it to `-A`, then the system call (or, for
+/// the broker behind `--proxy`, the connect through the proxy).
 ///
 /// # Safety
 /// The contract of `connect(2)`: `addr` points to `len` readable bytes.
@@ -73,6 +113,10 @@ pub unsafe extern "C" fn connect(
     // SAFETY: the caller's valid address, passed on.
     if !unsafe { crate::connection::bind::before_connect(fd, addr) } {
         return -1;
+    }
+    // SAFETY: as above.
+    if let Some(rc) = unsafe { crate::connection::socks::connect(fd, addr, len) } {
+        return rc;
     }
     // SAFETY: the real system call with the caller's arguments.
     unsafe { libc::syscall(libc::SYS_connect, fd, addr, len) as libc::c_int }

@@ -22,7 +22,7 @@
 //!   mosquitto would have shown it (e.g. QoS 2 flows overlapping): lines of one message
 //!   stay in mosquitto's order, lines of different messages may interleave differently.
 
-use crate::connection::{Connection, Event, exit_now};
+use crate::connection::{Connection, Event, exit_now, socks};
 use crate::exit::{self, Failure};
 use crate::format;
 use crate::options::Options;
@@ -472,11 +472,14 @@ impl Sub<'_> {
                     }
                     return Some(exit::OK);
                 }
-                Err(f) if f.code != exit::GENERAL => {
+                // The broker not reachable (yet): try again, as mosquitto_sub does; through
+                // a proxy, that is the proxy's "could not reach the broker".
+                Err(f) if f.code == exit::GENERAL => {}
+                Err(f) if self.plan.proxy.is_some() && f.code == socks::NO_CONN => {}
+                Err(f) => {
                     f.report(self.opts.quiet);
                     return Some(f.code);
                 }
-                Err(_) => {}
             }
         }
     }

@@ -190,6 +190,16 @@ fn exit_status_lists_the_exit_codes() {
             tls::PSK_REJECTED,
             tls::PIN_MISMATCH,
         ]);
+        // The --proxy failures (src/connection/socks.rs), in both pages.
+        use mqtts::connection::socks;
+        let codes = codes.chain([
+            socks::AUTH,
+            socks::NO_CONN,
+            socks::PROXY,
+            socks::UNKNOWN_REPLY,
+            socks::RESET,
+            socks::ERRNO,
+        ]);
         for c in codes {
             // Table rows start with the code, a tab follows it (tbl, tab-separated).
             let row = text.lines().any(|l| {

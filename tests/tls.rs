@@ -155,13 +155,6 @@ fn tls_option_without_tls_is_an_error() {
 }
 
 #[test]
-fn unsupported_options_are_refused() {
-    let mut o = opts();
-    o.proxy = Some("socks5h://localhost:1080".into());
-    assert_has(&plan_err(&o, 1883), 1, &["--proxy is not supported"]);
-}
-
-#[test]
 fn bad_versions() {
     let mut o = opts();
     o.tls.tls_version = Some("tlsv9".into());

@@ -456,7 +456,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("socks-url"),
         Both,
         "no proxy url specified",
-        "connect through a SOCKS5 proxy: socks5h://[user[:pass]@]host[:port]",
+        "connect through a SOCKS5 proxy, which resolves the broker's name: socks5h://[user[:pass]@]host[:port] (port 1080)",
     ),
     o(
         Key::Psk,

@@ -23,7 +23,7 @@
 //!
 //! | Class | Constant | Code |
 //! |---|---|---|
-//! | TLS file missing/unreadable/not PEM, `--cert` without `--key`, key/cert mismatch, key password missing or wrong, engine not loadable / engine key not found / wrong token PIN, expired client cert or CA file, bad TLS option value, TLS option without TLS, unsupported option (`--proxy`), `--psk` empty or with certificate options | [`FILE_ERROR`] | 1 |
+//! | TLS file missing/unreadable/not PEM, `--cert` without `--key`, key/cert mismatch, key password missing or wrong, engine not loadable / engine key not found / wrong token PIN, expired client cert or CA file, bad TLS option value, TLS option without TLS, `--psk` empty or with certificate options | [`FILE_ERROR`] | 1 |
 //! | TCP connection refused / network unreachable / DNS failure / no answer | [`NETWORK`] | 1 |
 //! | plain MQTT spoken to a TLS port | [`PLAIN_TO_TLS_PORT`] | 7 |
 //! | TLS handshake failed, cause not identified | [`TLS_FAILED`] | 8 |
@@ -44,18 +44,17 @@ pub mod keylog;
 pub mod peer;
 pub mod pin;
 mod pkcs11;
+pub(crate) use files::{os_error, printable};
 mod probe;
 mod process;
 pub mod psk;
-
-pub(crate) use files::{os_error as os_error_text, printable};
 
 use crate::exit::Failure;
 use crate::options::Options;
 use std::sync::Arc;
 
 /// TLS files and options: missing/unreadable/not PEM, cert/key pairing, passwords,
-/// expired certificates, TLS option without TLS, unsupported options.
+/// expired certificates, TLS option without TLS.
 pub const FILE_ERROR: i32 = crate::exit::GENERAL;
 /// TCP refused, network/host unreachable, DNS failure, connect timeout.
 pub const NETWORK: i32 = crate::exit::GENERAL;
@@ -200,20 +199,6 @@ pub(crate) fn option_error(line: impl Into<String>) -> Failure {
     f
 }
 
-/// Options mqtts does not implement: refuse them instead of ignoring them.
-fn reject_unsupported(opts: &Options) -> Result<(), Failure> {
-    let (opt, why, instead) = if opts.proxy.is_some() {
-        (
-            "--proxy",
-            "paho supports HTTP CONNECT proxies only, not SOCKS5",
-            "Connect directly, or tunnel the port (e.g. ssh -L).",
-        )
-    } else {
-        return Ok(());
-    };
-    Err(option_error(format!("Error: {opt} is not supported by mqtts: {why}.")).and(instead))
-}
-
 /// `--keyform engine`: `--key` names a key held by the `--tls-engine` engine.
 pub(crate) fn keyform_engine(opts: &Options) -> bool {
     opts.tls
@@ -265,7 +250,6 @@ fn parse_version(option: &str, v: Option<&str>) -> Result<Option<TlsVersion>, Fa
 /// error, never a silent plaintext connection. When TLS is on, the files are checked
 /// here, before connecting, and `plan.warnings` collects expiry and `--insecure` lines.
 pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
-    reject_unsupported(opts)?;
     psk::identity_without_key(opts)?;
     let t = &opts.tls;
     let tls_on_by_option =
