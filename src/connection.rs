@@ -108,6 +108,7 @@ impl Connection {
         if debug {
             trace::install(&plan.client_id, tx.clone(), Event::Packet);
         }
+        crate::tap::websockets(plan.websockets);
         let client = mqtt::CreateOptionsBuilder::new()
             .server_uri(&plan.uri)
             .client_id(&plan.client_id)

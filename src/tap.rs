@@ -14,6 +14,11 @@
 //!
 //! Only active while [`enable`]d (with `-d` or when message ids are shown); otherwise the
 //! hooks are the plain calls.
+//!
+//! Over WebSockets ([`websockets`]) the bytes read are an HTTP answer and WebSocket frames
+//! around the MQTT bytes: [`websocket::Unwrap`] takes them off before the framer.
+
+mod websocket;
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -35,6 +40,14 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 /// The socket paho connected last (-1: none).
 static WATCHED: AtomicI32 = AtomicI32::new(-1);
 static STATE: Mutex<Framer> = Mutex::new(Framer::new());
+/// Some while paho's connection is a WebSocket one (locked after `STATE`).
+static WS: Mutex<Option<websocket::Unwrap>> = Mutex::new(None);
+static WEBSOCKETS: AtomicBool = AtomicBool::new(false);
+
+/// Whether paho's connections are WebSocket ones (before connecting).
+pub fn websockets(on: bool) {
+    WEBSOCKETS.store(on, Ordering::SeqCst);
+}
 
 /// Start recording (before the client connects).
 pub fn enable() {
@@ -48,6 +61,11 @@ pub fn watch(fd: i32) {
         && let Ok(mut f) = STATE.lock()
     {
         *f = Framer::new();
+        if let Ok(mut w) = WS.lock() {
+            *w = WEBSOCKETS
+                .load(Ordering::SeqCst)
+                .then(websocket::Unwrap::new);
+        }
     }
     WATCHED.store(fd, Ordering::SeqCst);
 }
@@ -80,7 +98,10 @@ pub(crate) fn feed(fd: i32, bytes: &[u8]) {
         return;
     }
     if let Ok(mut f) = STATE.lock() {
-        f.push(bytes);
+        match WS.lock().as_deref_mut() {
+            Ok(Some(u)) => u.push(bytes, &mut |b: &[u8]| f.push(b)),
+            _ => f.push(bytes),
+        }
     }
 }
 

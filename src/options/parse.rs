@@ -50,6 +50,8 @@ struct State {
     proxy_args: Option<ProxyArgs>,
     tls: TlsArgs,
     url_tls: bool,
+    /// `--ws`, `-L ws://`, `-L wss://`.
+    websockets: bool,
     pub_topic: Option<String>,
     sub_topics: Vec<String>,
     message: Option<MessageSource>,
@@ -102,6 +104,7 @@ impl State {
             proxy_args: None,
             tls: TlsArgs::default(),
             url_tls: false,
+            websockets: false,
             pub_topic: None,
             sub_topics: Vec::new(),
             message: None,
@@ -274,6 +277,9 @@ impl State {
                         self.url_tls = true;
                         self.tls.use_os_certs = true;
                     }
+                    // Like mosquitto develop: ws:// and wss:// turn WebSockets on, and a
+                    // later mqtt:// does not turn them off.
+                    self.websockets |= u.websockets;
                     self.add_topic(&u.topic, "-L topic")?;
                     if let Some(user) = u.username {
                         if u.password.is_some() {
@@ -428,6 +434,7 @@ impl State {
                     }
                     self.will_topic = Some(v.to_vec());
                 }
+                Key::Ws => self.websockets = true,
                 Key::SessionExpiry => self.session_expiry = session_expiry(v)?,
                 Key::TlsMaxVersion => {
                     if !tls_version_ok(v) {

@@ -126,6 +126,7 @@ impl State {
             port,
             unix_socket: port == Some(0),
             url_tls: self.url_tls,
+            websockets: self.websockets,
             bind_address: s(self.bind_address),
             id: s(self.id),
             id_prefix: s(self.id_prefix),
