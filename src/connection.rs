@@ -475,6 +475,12 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool, waited: Duratio
             }
             f
         }
+        _ if plan.websockets => crate::tls::diagnose_websocket_after(
+            &plan.host,
+            plan.port,
+            plan.tls.as_ref(),
+            waited.min(plan.connect_timeout),
+        ),
         _ => crate::tls::diagnose_after(
             &plan.host,
             plan.port,

@@ -42,6 +42,8 @@ mod probe;
 mod process;
 pub mod psk;
 
+pub(crate) use files::printable;
+
 use crate::exit::Failure;
 use crate::options::Options;
 use std::sync::Arc;
@@ -423,7 +425,18 @@ pub fn diagnose_after(
     tls: Option<&TlsPlan>,
     waited: std::time::Duration,
 ) -> Failure {
-    probe::diagnose_after(host, port, tls, Some(waited))
+    probe::diagnose_after(host, port, tls, Some(waited), false)
+}
+
+/// [`diagnose_after`] for MQTT over WebSockets: the same TCP and TLS checks, then the
+/// WebSocket upgrade itself (see [`crate::websocket`]).
+pub fn diagnose_websocket_after(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsPlan>,
+    waited: std::time::Duration,
+) -> Failure {
+    probe::diagnose_after(host, port, tls, Some(waited), true)
 }
 
 /// "in 3 days", "in 1 day", "within a day" for an expiry `secs` from now.

@@ -39,14 +39,21 @@ pub(crate) fn diagnose_after(
     port: u16,
     tls: Option<&TlsPlan>,
     waited: Option<Duration>,
+    websockets: bool,
 ) -> Failure {
     WAITED.with(|w| w.set(waited));
-    let f = diagnose(host, port, tls);
+    let f = diagnose_over(host, port, tls, websockets);
     WAITED.with(|w| w.set(None));
     f
 }
 
 pub(crate) fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure {
+    diagnose_over(host, port, tls, false)
+}
+
+/// `websockets`: after the TCP (and TLS) checks, probe the WebSocket upgrade instead of
+/// speaking MQTT directly.
+fn diagnose_over(host: &str, port: u16, tls: Option<&TlsPlan>, websockets: bool) -> Failure {
     // The probes' own handshakes are not the connection the expiry warning is about.
     super::peer::forget();
     let h = printable(host);
@@ -74,8 +81,15 @@ pub(crate) fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure 
         Err(f) => return f,
     };
     match tls {
+        None if websockets => {
+            let mut tcp = tcp;
+            let answer = crate::websocket::upgrade(&mut tcp, host, port, crate::plan::WS_PATH);
+            let mqtt = || fresh(addr).is_some_and(|mut s| speaks_mqtt(&mut s));
+            let (wait, unknown) = (waited_secs(), crate::exit::GENERAL);
+            crate::websocket::failure(&h, port, answer, mqtt, false, wait, unknown)
+        }
         None => plain(&h, port, addr, tcp),
-        Some(plan) => with_tls(host, port, addr, tcp, plan),
+        Some(plan) => with_tls(host, port, addr, tcp, plan, websockets),
     }
 }
 
@@ -846,7 +860,14 @@ fn negotiation(h: &str, port: u16, addr: SocketAddr, plan: &TlsPlan, why: &str) 
     f
 }
 
-fn with_tls(host: &str, port: u16, addr: SocketAddr, tcp: TcpStream, plan: &TlsPlan) -> Failure {
+fn with_tls(
+    host: &str,
+    port: u16,
+    addr: SocketAddr,
+    tcp: TcpStream,
+    plan: &TlsPlan,
+    websockets: bool,
+) -> Failure {
     let h = printable(host);
     let s = Settings {
         plan: Some(plan),
@@ -879,6 +900,17 @@ fn with_tls(host: &str, port: u16, addr: SocketAddr, tcp: TcpStream, plan: &TlsP
     let saw_cert = o.leaf.is_some();
     match o.result {
         Err(hs) => from_handshake(&h, port, addr, plan, &hs, saw_cert),
+        Ok(mut stream) if websockets => {
+            let answer = crate::websocket::upgrade(&mut stream, host, port, crate::plan::WS_PATH);
+            // Plain MQTT over TLS: the same handshake on a fresh connection, then CONNECT.
+            let mqtt = || {
+                fresh(addr)
+                    .and_then(|tcp| handshake(host, tcp, &s).ok())
+                    .and_then(|o| o.result.ok())
+                    .is_some_and(|mut st| speaks_mqtt(&mut st))
+            };
+            crate::websocket::failure(&h, port, answer, mqtt, true, waited_secs(), TLS_FAILED)
+        }
         Ok(mut stream) => {
             // TLS 1.3: a rejected client certificate shows up on the first read.
             let _ = stream.write_all(&MQTT_CONNECT);
