@@ -5,9 +5,9 @@
 //! `wss://`) it sends an HTTP/1.1 `GET` with `Upgrade: websocket` and
 //! `Sec-WebSocket-Protocol: mqtt`, accepts only an `HTTP/1.1 101` answer with
 //! `Connection: Upgrade` and the right `Sec-WebSocket-Accept`, and then carries MQTT in
-//! binary frames (WebSocket.c). Every other answer ends in its generic connect failure:
-//! an HTTP error status, a plain MQTT broker closing the connection on the request, an
-//! `HTTP/1.0` answer it does not read at all (it then waits for its connect timeout).
+//! binary frames (WebSocket.c). Every other answer ends in its generic connect failure
+//! (measured: an HTTP 404 from `python3 -m http.server`, a plain MQTT broker closing the
+//! connection on the request; both within ~10 ms), with nothing said about the cause.
 //!
 //! After such a failure [`upgrade`] sends the same request on a fresh connection (after
 //! the TCP and TLS checks of `tls::probe`, which apply unchanged) and reads the answer,
@@ -38,9 +38,9 @@ pub enum Answer {
     Silent,
 }
 
-/// Send the upgrade request paho sends (path `path`, `Host: host:port`) on `s` and read the
-/// answer. `s` should have a read timeout.
-pub fn upgrade<S: Read + Write>(s: &mut S, host: &str, port: u16, path: &str) -> Answer {
+/// The upgrade request paho sends (path `path`, `Host: host:port`), and its
+/// `Sec-WebSocket-Key`.
+pub fn request(host: &str, port: u16, path: &str) -> (String, String) {
     let mut nonce = [0u8; 16];
     let _ = openssl::rand::rand_bytes(&mut nonce);
     let key = openssl::base64::encode_block(&nonce);
@@ -49,12 +49,23 @@ pub fn upgrade<S: Read + Write>(s: &mut S, host: &str, port: u16, path: &str) ->
          Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\
          Sec-WebSocket-Protocol: mqtt\r\n\r\n"
     );
+    (request, key)
+}
+
+/// Whether `got` holds a whole answer (its header ends), or as much as is worth reading.
+pub fn complete(got: &[u8]) -> bool {
+    got.windows(4).any(|w| w == b"\r\n\r\n") || got.len() >= 8192
+}
+
+/// Send the [`request`] on `s` and read the answer. `s` should have a read timeout.
+pub fn upgrade<S: Read + Write>(s: &mut S, host: &str, port: u16, path: &str) -> Answer {
+    let (request, key) = request(host, port, path);
     if s.write_all(request.as_bytes()).is_err() {
         return Answer::Closed;
     }
     let mut got = Vec::new();
     let mut buf = [0u8; 1024];
-    while !got.windows(4).any(|w| w == b"\r\n\r\n") && got.len() < 8192 {
+    while !complete(&got) {
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => got.extend_from_slice(&buf[..n]),
@@ -188,7 +199,12 @@ pub fn failure(
                 "Error: {h} port {port} closed the connection without answering the WebSocket upgrade request."
             ),
         )
-        .and("The port is not a WebSocket listener (nor plain MQTT): check the port (-p)."),
+        .and(if wss {
+            "The TLS handshake worked, then the broker hung up: it refused this client after \
+             the handshake (its log says why), or the port is not a WebSocket listener (check -p)."
+        } else {
+            "The port is not a WebSocket listener (nor plain MQTT): check the port (-p)."
+        }),
         Answer::Silent => Failure::new(
             CONN_LOST,
             format!(

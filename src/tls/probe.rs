@@ -722,12 +722,22 @@ fn from_handshake(
                 return negotiation(h, port, addr, plan, &format!("TLS alert \"{an}\""));
             }
             _ => {
-                return Failure::new(
+                let f = Failure::new(
                     TLS_FAILED,
                     format!(
                         "Error: the TLS handshake with {h} port {port} failed: the broker sent the alert \"{an}\"."
                     ),
                 );
+                // paho (like mosquitto) sends the host as the server name even when it is
+                // an address, which RFC 6066 forbids and rustls-based brokers refuse.
+                return if a == 50 && h.parse::<IpAddr>().is_ok() {
+                    f.and(
+                        "The host is an IP address, which paho sends as the TLS server name \
+                         (SNI); some brokers (rustls-based ones) refuse that: connect by host name (-h).",
+                    )
+                } else {
+                    f
+                };
             }
         }
     }
@@ -901,7 +911,33 @@ fn with_tls(
     match o.result {
         Err(hs) => from_handshake(&h, port, addr, plan, &hs, saw_cert),
         Ok(mut stream) if websockets => {
-            let answer = crate::websocket::upgrade(&mut stream, host, port, crate::plan::WS_PATH);
+            use crate::websocket::{Answer, complete, read_answer, request};
+            let (req, key) = request(host, port, crate::plan::WS_PATH);
+            let _ = stream.write_all(req.as_bytes());
+            let mut got = Vec::new();
+            let mut buf = [0u8; 1024];
+            let answer = loop {
+                match stream.ssl_read(&mut buf) {
+                    Ok(n) if n > 0 => {
+                        got.extend_from_slice(&buf[..n]);
+                        if complete(&got) {
+                            break read_answer(&got, &key);
+                        }
+                    }
+                    Ok(_) => break read_answer(&got, &key),
+                    Err(e) => {
+                        // TLS 1.3: a rejected (or missing) client certificate shows up here.
+                        let hs = Handshake::from_error(&e);
+                        if got.is_empty() && hs.alert().is_some() {
+                            return from_handshake(&h, port, addr, plan, &hs, true);
+                        }
+                        if got.is_empty() && hs.timed_out {
+                            break Answer::Silent;
+                        }
+                        break read_answer(&got, &key);
+                    }
+                }
+            };
             // Plain MQTT over TLS: the same handshake on a fresh connection, then CONNECT.
             let mqtt = || {
                 fresh(addr)
