@@ -40,4 +40,23 @@ mqtts_ensure_deps() {
     echo "cargo (Rust stable) is missing: install it from https://rustup.rs or your distribution." >&2
     exit 1
   fi
+  mqtts_ensure_rumqttd
+}
+
+# rumqttd from crates.io, for the WebSocket tests (tests/websockets.rs): Debian's mosquitto
+# has no WebSocket listener. A pinned version, with its verify-client-cert feature (mutual
+# TLS over wss). Not --locked: rumqttd 0.20.0's Cargo.lock pins metrics 0.22.1, which
+# rustc 1.9x refuses to compile (E0521). It builds once (about 6 minutes on 2 cores) into
+# ~/.cargo/bin, which later runs reuse; a rumqttd of another version or without the
+# feature is replaced.
+MQTTS_RUMQTTD_VERSION=0.20.0
+mqtts_ensure_rumqttd() {
+  local cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+  if [ -x "$cargo_home/bin/rumqttd" ] \
+    && grep -o "\"rumqttd $MQTTS_RUMQTTD_VERSION [^}]*" "$cargo_home/.crates2.json" 2>/dev/null \
+      | grep -q '"verify-client-cert"'; then
+    return 0
+  fi
+  echo "Installing rumqttd $MQTTS_RUMQTTD_VERSION (for the WebSocket tests; once, a few minutes)" >&2
+  cargo install rumqttd --version "$MQTTS_RUMQTTD_VERSION" --features verify-client-cert >&2
 }
