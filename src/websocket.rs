@@ -16,7 +16,8 @@
 use crate::exit::{CONN_LOST, Failure};
 use std::io::{Read, Write};
 
-/// The port answered, but not as a WebSocket endpoint (plain MQTT, or not HTTP at all).
+/// WebSockets mismatch: with `--ws`, the port answered but not as a WebSocket endpoint
+/// (plain MQTT, or not HTTP at all); without, the port is a WebSocket endpoint.
 pub const NOT_WEBSOCKET: i32 = 88;
 /// An HTTP server refused the WebSocket upgrade (any status but 101).
 pub const UPGRADE_REFUSED: i32 = 89;
@@ -213,6 +214,25 @@ pub fn failure(
         )
         .and("The broker is hung or overloaded, or the port belongs to a service that waits for the client (check -p)."),
     }
+}
+
+/// Plain MQTT (no `--ws`) went to `h` port `port`, which accepts the WebSocket upgrade.
+pub fn websocket_port(h: &str, port: u16, tls: bool) -> Failure {
+    let (scheme, how) = if tls {
+        ("wss", "--ws (with the same TLS options)")
+    } else {
+        ("ws", "--ws")
+    };
+    Failure::new(
+        NOT_WEBSOCKET,
+        format!(
+            "Error: {h} port {port} is an MQTT-over-WebSockets listener, and this connection was plain MQTT."
+        ),
+    )
+    .and(format!(
+        "Add {how}, or use -L {scheme}://{h}:{port}/TOPIC (it accepts the upgrade to {}).",
+        crate::plan::WS_PATH
+    ))
 }
 
 #[cfg(test)]

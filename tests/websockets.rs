@@ -167,6 +167,21 @@ fn ws_to_a_plain_mqtt_port_is_named() {
 }
 
 #[test]
+fn plain_mqtt_to_a_websocket_port_is_named() {
+    let r = Rumqttd::start();
+    let out = ours_pub(at(r.ws, &["-t", "a", "-m", "x"]));
+    assert_named(
+        &out,
+        88,
+        &["is an MQTT-over-WebSockets listener", "Add --ws"],
+    );
+    let mut args = at(r.wss, &["-t", "a"]);
+    args.extend(mtls(&r));
+    let out = ours_sub(args);
+    assert_named(&out, 88, &["is an MQTT-over-WebSockets listener", "wss://"]);
+}
+
+#[test]
 fn ws_to_a_tls_port_says_it_is_tls() {
     let r = Rumqttd::start();
     let out = ours_sub(at(r.wss, &["--ws", "-t", "a"]));

@@ -486,12 +486,20 @@ fn plain(h: &str, port: u16, addr: SocketAddr, tcp: TcpStream) -> Failure {
         }
     }
     let mqtt = fresh(addr).is_some_and(|mut s| speaks_mqtt(&mut s));
+    let ws = || {
+        fresh(addr).is_some_and(|mut s| {
+            let a = crate::websocket::upgrade(&mut s, h, port, crate::plan::WS_PATH);
+            a == crate::websocket::Answer::Upgraded
+        })
+    };
     if mqtt {
         Failure::new(
             crate::exit::GENERAL,
             format!("Error: could not connect to {h} port {port}."),
         )
         .and("The port accepts TCP and answers MQTT; run with -d to see the exchange.")
+    } else if ws() {
+        crate::websocket::websocket_port(h, port, false)
     } else {
         Failure::new(
             crate::exit::CONN_LOST,
@@ -948,6 +956,17 @@ fn with_tls(
             crate::websocket::failure(&h, port, answer, mqtt, true, waited_secs(), TLS_FAILED)
         }
         Ok(mut stream) => {
+            // A WebSocket listener (paho spoke MQTT to it without --ws)?
+            let ws = || {
+                fresh(addr)
+                    .and_then(|tcp| handshake(host, tcp, &s).ok())
+                    .and_then(|o| o.result.ok())
+                    .is_some_and(|mut st| {
+                        let a =
+                            crate::websocket::upgrade(&mut st, host, port, crate::plan::WS_PATH);
+                        a == crate::websocket::Answer::Upgraded
+                    })
+            };
             // TLS 1.3: a rejected client certificate shows up on the first read.
             let _ = stream.write_all(&MQTT_CONNECT);
             let mut buf = [0u8; 2];
@@ -965,6 +984,7 @@ fn with_tls(
                     ))
                     .and("Run with -d to see paho's side of the failure.")
                 }
+                Ok(_) if ws() => crate::websocket::websocket_port(&h, port, true),
                 Ok(_) => Failure::new(
                     TLS_FAILED,
                     format!("Error: {h} port {port} completed TLS but does not answer MQTT."),
@@ -973,6 +993,8 @@ fn with_tls(
                     let hs = Handshake::from_error(&e);
                     if hs.alert().is_some() {
                         from_handshake(&h, port, addr, plan, &hs, true)
+                    } else if ws() {
+                        crate::websocket::websocket_port(&h, port, true)
                     } else {
                         Failure::new(
                             TLS_FAILED,
