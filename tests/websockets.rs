@@ -269,6 +269,46 @@ fn wss_tls_failures_are_the_tls_diagnosis() {
         &["--ws", "--cafile", &s(&p.ca), "-t", "a", "-m", "x"],
     ));
     assert_named(&out, 83, &["requires a client certificate", "--cert"]);
+    // -L wss:// alone trusts the OS store, which does not hold the test CA.
+    let url = format!("wss://{HOST}:{}/a", r.wss);
+    let out = ours_sub(strs(&["-L", &url]));
+    assert_named(&out, 80, &["is not trusted by the OS trust store"]);
+    // The TLS version limits apply: rumqttd offers TLS 1.2 and 1.3.
+    let mut args = at(
+        r.wss,
+        &["--ws", "--tls-version", "tlsv1.3", "-t", "a", "-m", "x"],
+    );
+    args.extend(mtls(&r));
+    ours_pub(args).assert_success();
+    let mut args = at(
+        r.wss,
+        &[
+            "--ws",
+            "--tls-version",
+            "tlsv1.1",
+            "--tls-max-version",
+            "tlsv1.1",
+        ],
+    );
+    args.extend(strs(&["-t", "a", "-m", "x"]));
+    args.extend(mtls(&r));
+    let out = ours_pub(args);
+    assert_named(&out, 85, &["TLS versions", "Offered: TLS TLSv1.1"]);
+    // The broker certificate's expiry warning, from the wss handshake.
+    let mut args = at(
+        r.wss,
+        &["--ws", "--cert-expiry-warn", "36500days", "-t", "a"],
+    );
+    args.extend(mtls(&r));
+    args.extend(strs(&["-m", "x"]));
+    let out = ours_pub(args);
+    out.assert_success();
+    let port = r.wss;
+    assert!(
+        out.stderr_str()
+            .contains(&format!("Warning: the certificate of {HOST} port {port} ")),
+        "{out}"
+    );
     // By IP address: paho sends it as the server name, which rustls refuses (RFC 6066
     // allows no addresses there); the alert is named, with that explanation.
     let mut args = strs(&["-h", LOOPBACK, "-p", &r.wss.to_string(), "--ws"]);
