@@ -94,6 +94,33 @@ fn ws_and_wss_messages_reach_subscribers() {
     );
 }
 
+#[test]
+fn subscriber_reconnects_over_websockets_after_a_broker_restart() {
+    let mut r = Rumqttd::start();
+    let topic = unique_topic("restart");
+    let sub = subscribed(
+        Prog::OursSub,
+        at(
+            r.ws,
+            &["--ws", "-d", "-i", "ws-restart", "-t", &topic, "-v"],
+        ),
+    );
+    r.restart();
+    let suback_again = wait_until(WAIT, || {
+        sub.stdout_str().matches("received SUBACK").count() >= 2
+    });
+    assert!(suback_again, "no resubscription: {}", sub.stdout_str());
+    ours_pub(at(r.ws, &["--ws", "-t", &topic, "-m", "after restart"])).assert_success();
+    let line = format!("{topic} after restart\n");
+    assert!(sub.wait_for_stdout(&line, WAIT), "{}", sub.stdout_str());
+    let out = sub.kill();
+    assert_eq!(
+        out.stdout_str().matches("sending CONNECT").count(),
+        2,
+        "{out}"
+    );
+}
+
 /// The `-d` output of a subscriber (`-C 1`) and a QoS 1 publisher to it, both with fixed
 /// ids, connected with `conn`.
 fn traced_exchange(conn: &[String], topic: &str) -> (String, String) {

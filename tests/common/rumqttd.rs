@@ -102,7 +102,6 @@ fn listener(kind: &str, n: usize, port: u16, tls: Option<(&str, &str, &str)>) ->
 impl Rumqttd {
     /// Starts rumqttd with the four listeners on free ports; returns once all accept.
     pub fn start() -> Rumqttd {
-        let bin = rumqttd_binary();
         let pki = pki();
         let dir = TempDir::new("rumqttd");
         let (client_cert, client_key, client_p12) = client_identity(&dir);
@@ -118,21 +117,7 @@ impl Rumqttd {
             listener("ws", 1, ports[2], None),
             listener("ws", 2, ports[3], tls),
         );
-        let conf_path = dir.join("rumqttd.toml");
-        std::fs::write(&conf_path, conf).expect("write rumqttd.toml");
-        let log = std::fs::File::create(dir.join("log")).expect("rumqttd log");
-        let mut cmd = Command::new(&bin);
-        cmd.arg("-c")
-            .arg(&conf_path)
-            .arg("-q")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("dup"))
-            .stderr(log);
-        die_with_parent(&mut cmd);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}; {INSTALL}", bin.display()));
-        kill_at_exit(child.id());
+        std::fs::write(dir.join("rumqttd.toml"), conf).expect("write rumqttd.toml");
         let mut r = Rumqttd {
             dir,
             tcp: ports[0],
@@ -142,8 +127,40 @@ impl Rumqttd {
             client_cert,
             client_key,
             client_p12,
-            child: Some(child),
+            child: None,
         };
+        r.spawn();
+        r
+    }
+
+    /// Stops rumqttd and starts it again on the same ports.
+    pub fn restart(&mut self) {
+        kill_and_reap(self.child.take());
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        let bin = rumqttd_binary();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("log"))
+            .expect("rumqttd log");
+        let mut cmd = Command::new(&bin);
+        cmd.arg("-c")
+            .arg(self.dir.join("rumqttd.toml"))
+            .arg("-q")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup"))
+            .stderr(log);
+        die_with_parent(&mut cmd);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}; {INSTALL}", bin.display()));
+        kill_at_exit(child.id());
+        self.child = Some(child);
+        let ports = [self.tcp, self.tls, self.ws, self.wss];
+        let r = self;
         let ready = wait_until(Duration::from_secs(10), || {
             ports.iter().all(|p| port_accepts(*p))
                 || matches!(r.child.as_mut().map(|c| c.try_wait()), Some(Ok(Some(_))))
@@ -158,7 +175,6 @@ impl Rumqttd {
             "{} was built without the verify-client-cert feature: {INSTALL}",
             bin.display()
         );
-        r
     }
 
     /// What rumqttd logged so far.
