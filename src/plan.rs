@@ -70,7 +70,8 @@ impl Plan {
         if opts.unix_socket && opts.websockets {
             return Err(Failure::new(
                 GENERAL,
-                "Error: --ws cannot be used with --unix: mqtts speaks WebSockets over TCP only.",
+                "Error: WebSockets (--ws, -L ws:// or wss://) cannot be used with --unix: mqtts \
+                 speaks WebSockets over TCP only.",
             )
             .and("Connect over TCP (-h HOST -p PORT) to use WebSockets, or drop --ws."));
         }
@@ -344,9 +345,13 @@ mod tests {
             .err()
             .expect("refused");
         assert!(
-            e.lines[0].contains("--ws cannot be used with --unix"),
+            e.lines[0].contains("cannot be used with --unix"),
             "{:?}",
             e.lines
         );
+        let e = plan_for(&["-L", "wss://h/t", "--unix", "/tmp/s"])
+            .err()
+            .expect("refused");
+        assert!(e.lines[0].starts_with("Error: WebSockets (--ws, -L ws:// or wss://)"));
     }
 }

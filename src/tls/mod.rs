@@ -258,7 +258,7 @@ fn parse_version(option: &str, v: Option<&str>) -> Result<Option<TlsVersion>, Fa
 /// Decide TLS for `opts` connecting to the effective `port`; `Ok(None)` = plain MQTT.
 ///
 /// TLS is on (mosquitto 2.0) with `--cafile`, `--capath`, `--psk`, `--tls-use-os-certs`,
-/// `-L mqtts://`, or the effective port 8883. Any other TLS option without TLS on is an
+/// `-L mqtts://` (or `wss://`), or the effective port 8883, over TCP or WebSockets alike. Any other TLS option without TLS on is an
 /// error, never a silent plaintext connection. When TLS is on, the files are checked
 /// here, before connecting, and `plan.warnings` collects expiry and `--insecure` lines.
 pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
