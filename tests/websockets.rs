@@ -348,3 +348,36 @@ fn wss_tls_failures_are_the_tls_diagnosis() {
         &["the alert \"decode error\"", "server name (SNI)"],
     );
 }
+
+#[test]
+fn ws_to_a_silent_port_says_nothing_answered() {
+    // Accepts connections and never answers (a hung service), on a free loopback port.
+    let listener = std::net::TcpListener::bind((LOOPBACK, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        for c in listener.incoming().take(2) {
+            conns.push(c);
+        }
+        std::thread::sleep(Duration::from_secs(10));
+    });
+    // paho waits -k 5 seconds, then the probe its own 3: well inside the 20 s allowed.
+    let out = Run::prog(Prog::OursPub)
+        .args(at(port, &["--ws", "-k", "5", "-t", "a", "-m", "x"]))
+        .timeout(Duration::from_secs(20))
+        .run();
+    assert_eq!(out.code, Some(7), "{out}");
+    let err = out.stderr_str();
+    assert!(
+        err.starts_with(&format!(
+            "Error: {HOST} port {port} accepted the connection but did not answer the WebSocket upgrade request within 5 s."
+        )),
+        "{out}"
+    );
+    assert!(
+        out.elapsed < Duration::from_secs(10),
+        "took {:?}",
+        out.elapsed
+    );
+    drop(held);
+}
