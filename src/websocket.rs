@@ -85,6 +85,44 @@ pub fn upgrade<S: Read + Write>(s: &mut S, host: &str, port: u16, path: &str) ->
     read_answer(&got, &key)
 }
 
+/// [`upgrade`] over TLS, reading with `ssl_read`: a TLS error before any answer is returned
+/// for the TLS diagnosis (with TLS 1.3 the broker's verdict on the client certificate
+/// arrives on the first read), except a read timeout, which is [`Answer::Silent`].
+pub fn upgrade_tls(
+    s: &mut openssl::ssl::SslStream<std::net::TcpStream>,
+    host: &str,
+    port: u16,
+    path: &str,
+) -> Result<Answer, openssl::ssl::Error> {
+    let (request, key) = request(host, port, path);
+    if s.write_all(request.as_bytes()).is_err() {
+        return Ok(Answer::Closed);
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !complete(&got) {
+        match s.ssl_read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if got.is_empty() => {
+                let timed_out = e.io_error().is_some_and(|io| {
+                    matches!(
+                        io.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    )
+                });
+                return if timed_out {
+                    Ok(Answer::Silent)
+                } else {
+                    Err(e)
+                };
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(read_answer(&got, &key))
+}
+
 /// Classify the bytes of an answer to a request made with `Sec-WebSocket-Key: key`.
 pub fn read_answer(got: &[u8], key: &str) -> Answer {
     if got.is_empty() {

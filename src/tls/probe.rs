@@ -919,31 +919,16 @@ fn with_tls(
     match o.result {
         Err(hs) => from_handshake(&h, port, addr, plan, &hs, saw_cert),
         Ok(mut stream) if websockets => {
-            use crate::websocket::{Answer, complete, read_answer, request};
-            let (req, key) = request(host, port, crate::plan::WS_PATH);
-            let _ = stream.write_all(req.as_bytes());
-            let mut got = Vec::new();
-            let mut buf = [0u8; 1024];
-            let answer = loop {
-                match stream.ssl_read(&mut buf) {
-                    Ok(n) if n > 0 => {
-                        got.extend_from_slice(&buf[..n]);
-                        if complete(&got) {
-                            break read_answer(&got, &key);
-                        }
+            let path = crate::plan::WS_PATH;
+            let answer = match crate::websocket::upgrade_tls(&mut stream, host, port, path) {
+                Ok(a) => a,
+                Err(e) => {
+                    // TLS 1.3: a rejected (or missing) client certificate shows up here.
+                    let hs = Handshake::from_error(&e);
+                    if hs.alert().is_some() {
+                        return from_handshake(&h, port, addr, plan, &hs, true);
                     }
-                    Ok(_) => break read_answer(&got, &key),
-                    Err(e) => {
-                        // TLS 1.3: a rejected (or missing) client certificate shows up here.
-                        let hs = Handshake::from_error(&e);
-                        if got.is_empty() && hs.alert().is_some() {
-                            return from_handshake(&h, port, addr, plan, &hs, true);
-                        }
-                        if got.is_empty() && hs.timed_out {
-                            break Answer::Silent;
-                        }
-                        break read_answer(&got, &key);
-                    }
+                    crate::websocket::Answer::Closed
                 }
             };
             // Plain MQTT over TLS: the same handshake on a fresh connection, then CONNECT.
