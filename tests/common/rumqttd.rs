@@ -76,10 +76,13 @@ pub fn rumqttd_binary() -> PathBuf {
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
-    let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/rumqttd"));
+    // $CARGO_HOME/bin (~/.cargo/bin), where scripts/lib.sh installs it.
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
     on_path
         .into_iter()
-        .chain(home)
+        .chain(cargo_home.map(|c| c.join("bin/rumqttd")))
         .find(|p| p.is_file())
         .unwrap_or_else(|| panic!("rumqttd {RUMQTTD_VERSION} is not installed: {INSTALL}"))
 }
