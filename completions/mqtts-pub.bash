@@ -23,7 +23,7 @@ _mqtts__pub() {
 
     case "${cmd}" in
         mqtts__pub)
-            opts="-A -c -d -D -f -h -i -I -k -L -l -m -M -n -p -P -q -r -s -t -u -V -x --cafile --capath --cert --ciphers --disable-clean-session --debug --property --file --help --host --insecure --id --id-prefix --keepalive --key --keyform --url --stdin-line --message --nodelay --null-message --port --pw --proxy --psk --psk-identity --qos --quiet --retain --repeat --repeat-delay --stdin-file --topic --tls-alpn --tls-engine --tls-engine-kpass-sha1 --tls-use-os-certs --tls-version --username --unix --protocol-version --version --will-payload --will-qos --will-retain --will-topic --tls-max-version --key-password-file --pkcs12 --cert-expiry-warn --tls-server-name --pinnedpubkey --tls-keylog --pw-file --topic-separator --ws"
+            opts="-A -c -d -D -f -h -i -I -k -L -l -m -M -n -p -P -q -r -s -t -u -V -x --cafile --capath --cert --ciphers --disable-clean-session --debug --property --file --help --host --insecure --id --id-prefix --keepalive --key --keyform --url --stdin-line --message --nodelay --null-message --port --pw --proxy --psk --psk-identity --qos --quiet --retain --repeat --repeat-delay --stdin-file --topic --tls-alpn --tls-engine --tls-engine-kpass-sha1 --tls-use-os-certs --tls-version --username --unix --protocol-version --version --will-payload --will-qos --will-retain --will-topic --ws --tls-max-version --key-password-file --pkcs12 --cert-expiry-warn --tls-server-name --pinnedpubkey --tls-keylog --pw-file --topic-separator"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

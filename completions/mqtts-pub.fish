@@ -12,7 +12,7 @@ complete -c mqtts-pub -s k -l keepalive -d 'keepalive interval, 5..65535 seconds
 complete -c mqtts-pub -l key -d 'private key (PEM file, or engine key id) for the client certificate' -r -F
 complete -c mqtts-pub -l keyform -d 'engine: --key names a key held by the --tls-engine engine' -r -f -a "pem\t''
 engine\t''"
-complete -c mqtts-pub -s L -l url -d 'mqtt(s)://[user[:password]@]host[:port]/topic' -r -f
+complete -c mqtts-pub -s L -l url -d 'mqtt(s)://[user[:password]@]host[:port]/topic, or ws(s):// for WebSockets' -r -f
 complete -c mqtts-pub -s m -l message -d 'send this message' -r -f
 complete -c mqtts-pub -s M -d 'maximum number of QoS 1/2 messages in flight (default 20)' -r -f
 complete -c mqtts-pub -s p -l port -d 'broker port (default 1883, or 8883 with TLS); 0 means a unix socket' -r -f
@@ -70,4 +70,4 @@ complete -c mqtts-pub -s s -l stdin-file -d 'send all of stdin as one message'
 complete -c mqtts-pub -l tls-use-os-certs -d 'trust the operating system\'s CA certificates; turns TLS on'
 complete -c mqtts-pub -l version -d 'show the version and exit'
 complete -c mqtts-pub -l will-retain -d 'retain the will message'
-complete -c mqtts-pub -l ws -d 'connect over WebSockets (path /mqtt) instead of plain TCP'
+complete -c mqtts-pub -l ws -d 'MQTT over WebSockets (ws://, or wss:// with TLS), HTTP path /mqtt'

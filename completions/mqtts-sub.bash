@@ -23,7 +23,7 @@ _mqtts__sub() {
 
     case "${cmd}" in
         mqtts__sub)
-            opts="-A -C -c -d -D -E -F -h -i -I -k -L -M -N -p -P -q -R -t -T -U -u -V -v -W -x --cafile --capath --cert --ciphers --disable-clean-session --debug --property --help --host --insecure --id --id-prefix --keepalive --key --keyform --url --nodelay --port --pretty --pw --proxy --psk --psk-identity --qos --quiet --random-filter --remove-retained --retain-as-published --retained-only --topic --filter-out --tls-alpn --tls-engine --tls-engine-kpass-sha1 --tls-use-os-certs --tls-version --unsubscribe --username --unix --protocol-version --verbose --version --will-payload --will-qos --will-retain --will-topic --tls-max-version --key-password-file --pkcs12 --cert-expiry-warn --tls-server-name --pinnedpubkey --tls-keylog --pw-file --ws"
+            opts="-A -C -c -d -D -E -F -h -i -I -k -L -M -N -p -P -q -R -t -T -U -u -V -v -W -x --cafile --capath --cert --ciphers --disable-clean-session --debug --property --help --host --insecure --id --id-prefix --keepalive --key --keyform --url --nodelay --port --pretty --pw --proxy --psk --psk-identity --qos --quiet --random-filter --remove-retained --retain-as-published --retained-only --topic --filter-out --tls-alpn --tls-engine --tls-engine-kpass-sha1 --tls-use-os-certs --tls-version --unsubscribe --username --unix --protocol-version --verbose --version --will-payload --will-qos --will-retain --will-topic --ws --tls-max-version --key-password-file --pkcs12 --cert-expiry-warn --tls-server-name --pinnedpubkey --tls-keylog --pw-file"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

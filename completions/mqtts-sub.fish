@@ -13,7 +13,7 @@ complete -c mqtts-sub -s k -l keepalive -d 'keepalive interval, 5..65535 seconds
 complete -c mqtts-sub -l key -d 'private key (PEM file, or engine key id) for the client certificate' -r -F
 complete -c mqtts-sub -l keyform -d 'engine: --key names a key held by the --tls-engine engine' -r -f -a "pem\t''
 engine\t''"
-complete -c mqtts-sub -s L -l url -d 'mqtt(s)://[user[:password]@]host[:port]/topic' -r -f
+complete -c mqtts-sub -s L -l url -d 'mqtt(s)://[user[:password]@]host[:port]/topic, or ws(s):// for WebSockets' -r -f
 complete -c mqtts-sub -s M -d 'maximum number of QoS 1/2 messages in flight (default 20)' -r -f
 complete -c mqtts-sub -s p -l port -d 'broker port (default 1883, or 8883 with TLS); 0 means a unix socket' -r -f
 complete -c mqtts-sub -s P -l pw -d 'password for authentication' -r -f
@@ -75,4 +75,4 @@ complete -c mqtts-sub -l tls-use-os-certs -d 'trust the operating system\'s CA c
 complete -c mqtts-sub -s v -l verbose -d 'print the topic before each message'
 complete -c mqtts-sub -l version -d 'show the version and exit'
 complete -c mqtts-sub -l will-retain -d 'retain the will message'
-complete -c mqtts-sub -l ws -d 'connect over WebSockets (path /mqtt) instead of plain TCP'
+complete -c mqtts-sub -l ws -d 'MQTT over WebSockets (ws://, or wss:// with TLS), HTTP path /mqtt'

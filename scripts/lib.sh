@@ -50,12 +50,20 @@ mqtts_ensure_deps() {
   mqtts_ensure_rumqttd
 }
 
-# rumqttd: the broker tests/websockets.rs runs (Debian's mosquitto 2.0 has no WebSockets
-# listener). Not --locked: its lock file pins a metrics release current rustc rejects.
+# rumqttd from crates.io, for the WebSocket tests (tests/websockets.rs): Debian's mosquitto
+# has no WebSocket listener. A pinned version, with its verify-client-cert feature (mutual
+# TLS over wss). Not --locked: rumqttd 0.20.0's Cargo.lock pins metrics 0.22.1, which
+# rustc 1.9x refuses to compile (E0521). It builds once (about 6 minutes on 2 cores) into
+# ~/.cargo/bin, which later runs reuse; a rumqttd of another version or without the
+# feature is replaced.
+MQTTS_RUMQTTD_VERSION=0.20.0
 mqtts_ensure_rumqttd() {
-  if command -v rumqttd >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/rumqttd" ]; then
+  local cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+  if [ -x "$cargo_home/bin/rumqttd" ] \
+    && grep -o "\"rumqttd $MQTTS_RUMQTTD_VERSION [^}]*" "$cargo_home/.crates2.json" 2>/dev/null \
+      | grep -q '"verify-client-cert"'; then
     return 0
   fi
-  echo "Installing rumqttd 0.20.0 (cargo install) for the WebSockets tests" >&2
-  cargo install rumqttd --version 0.20.0 >&2
+  echo "Installing rumqttd $MQTTS_RUMQTTD_VERSION (for the WebSocket tests; once, a few minutes)" >&2
+  cargo install rumqttd --version "$MQTTS_RUMQTTD_VERSION" --features verify-client-cert >&2
 }

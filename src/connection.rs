@@ -109,9 +109,7 @@ impl Connection {
         if debug {
             trace::install(&plan.client_id, tx.clone(), Event::Packet);
         }
-        if plan.websockets {
-            crate::tap::disable();
-        }
+        crate::tap::websockets(plan.websockets);
         let client = mqtt::CreateOptionsBuilder::new()
             .server_uri(&plan.uri)
             .client_id(&plan.client_id)
@@ -485,7 +483,7 @@ fn connect_failure(e: mqtt::Error, plan: &Plan, pub_style: bool, waited: Duratio
             }
             f
         }
-        _ if plan.websockets => crate::tls::diagnose_websockets(
+        _ if plan.websockets => crate::tls::diagnose_websocket_after(
             &plan.host,
             plan.port,
             plan.tls.as_ref(),

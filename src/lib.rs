@@ -3,7 +3,8 @@
 //! Data flows one way: `options` (argv + `config_file` + `url`) → `plan` (what to connect
 //! to and how, with `tls`) → `connection` (the paho client) → `trace` (+ `tap`) / `format` (what the
 //! user sees). `publish` and `subscribe` are the two programs' run loops; `exit` holds the
-//! exit codes and `cli` what both binaries' `main` do.
+//! exit codes and `cli` what both binaries' `main` do; `websocket` names a failed WebSocket
+//! upgrade (`--ws`).
 
 pub mod cli;
 pub mod completions;
@@ -23,3 +24,4 @@ pub mod tls;
 pub mod topic_lines;
 pub mod trace;
 pub mod url;
+pub mod websocket;

@@ -12,6 +12,8 @@ pub struct Plan {
     pub host: String,
     /// Effective TCP port (0 for a unix socket).
     pub port: u16,
+    /// paho's server URI: `tcp://`, `ssl://`, `unix://`, or `ws://`/`wss://` with the HTTP
+    /// path [`WS_PATH`].
     pub uri: String,
     /// MQTT over WebSockets (`--ws`, `-L ws://`, `-L wss://`).
     pub websockets: bool,
@@ -78,6 +80,10 @@ fn proxy(opts: &Options) -> Result<Option<ProxyArgs>, Failure> {
     Ok(Some(p.clone()))
 }
 
+/// The HTTP path of the WebSocket upgrade request: `/mqtt`, as mosquitto's client library
+/// (develop) always sends, and where brokers serve MQTT over WebSockets by convention.
+pub const WS_PATH: &str = "/mqtt";
+
 /// mosquitto's default port: 8883 when a CA (or PSK) is given, else 1883.
 pub fn effective_port(opts: &Options) -> u16 {
     match opts.port {
@@ -99,25 +105,25 @@ impl Plan {
         } else {
             effective_port(opts)
         };
-        if opts.websockets && opts.unix_socket {
+        if opts.unix_socket && opts.websockets {
             return Err(Failure::new(
                 GENERAL,
-                "Error: --ws cannot be used with --unix: WebSockets need a TCP connection.",
-            ));
+                "Error: WebSockets (--ws, -L ws:// or wss://) cannot be used with --unix: mqtts \
+                 speaks WebSockets over TCP only.",
+            )
+            .and("Connect over TCP (-h HOST -p PORT) to use WebSockets, or drop --ws."));
         }
         let tls = tls::plan(opts, port)?;
         let proxy = proxy(opts)?;
         let uri = if opts.unix_socket {
             format!("unix://{}", opts.host)
         } else {
-            let scheme = match (tls.is_some(), opts.websockets) {
-                (true, false) => "ssl",
-                (false, false) => "tcp",
-                (true, true) => "wss",
-                (false, true) => "ws",
+            let (scheme, path) = match (opts.websockets, tls.is_some()) {
+                (false, false) => ("tcp", ""),
+                (false, true) => ("ssl", ""),
+                (true, false) => ("ws", WS_PATH),
+                (true, true) => ("wss", WS_PATH),
             };
-            // WebSockets: paho asks for the path /mqtt (mosquitto's, and most brokers').
-            let path = if opts.websockets { "/mqtt" } else { "" };
             if opts.host.contains(':') && !opts.host.starts_with('[') {
                 format!("{scheme}://[{}]:{port}{path}", opts.host)
             } else {
@@ -335,5 +341,61 @@ mod tests {
         assert_eq!(connect_timeout(60), Duration::from_secs(30));
         assert_eq!(connect_timeout(0), Duration::from_secs(30));
         assert_eq!(connect_timeout(u16::MAX), Duration::from_secs(30));
+    }
+
+    fn plan_for(args: &[&str]) -> Result<super::Plan, crate::exit::Failure> {
+        let a: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        let (_, o) = crate::options::parse_with_config(crate::options::Client::Sub, &[], &a)
+            .expect("options parse");
+        super::Plan::new(&o)
+    }
+
+    #[test]
+    fn websocket_uris_follow_mosquitto_develop() {
+        let uri = |args: &[&str]| plan_for(args).map(|p| (p.uri, p.websockets)).ok();
+        let ws = |u: &str| Some((u.to_string(), true));
+        assert_eq!(
+            uri(&["-t", "a", "--ws", "-h", "b.example"]),
+            ws("ws://b.example:1883/mqtt")
+        );
+        assert_eq!(
+            uri(&["-L", "ws://b.example/a/b"]),
+            ws("ws://b.example:1883/mqtt")
+        );
+        assert_eq!(
+            uri(&["-L", "wss://b.example/a"]),
+            ws("wss://b.example:8883/mqtt")
+        );
+        assert_eq!(
+            uri(&["-L", "WSS://b.example:443/a"]),
+            ws("wss://b.example:443/mqtt")
+        );
+        // The 8883 rule turns TLS on over WebSockets as over TCP.
+        assert_eq!(
+            uri(&["-t", "a", "--ws", "-p", "8883"]),
+            ws("wss://localhost:8883/mqtt")
+        );
+        assert_eq!(
+            uri(&["-t", "a", "--ws", "-h", "::1"]),
+            ws("ws://[::1]:1883/mqtt")
+        );
+        // A later mqtt:// URL keeps --ws (as develop does); without --ws nothing changes.
+        assert_eq!(uri(&["--ws", "-L", "mqtt://h/t"]), ws("ws://h:1883/mqtt"));
+        assert_eq!(
+            uri(&["-L", "mqtt://h/t"]),
+            Some(("tcp://h:1883".into(), false))
+        );
+        let e = plan_for(&["-t", "a", "--ws", "--unix", "/tmp/s"])
+            .err()
+            .expect("refused");
+        assert!(
+            e.lines[0].contains("cannot be used with --unix"),
+            "{:?}",
+            e.lines
+        );
+        let e = plan_for(&["-L", "wss://h/t", "--unix", "/tmp/s"])
+            .err()
+            .expect("refused");
+        assert!(e.lines[0].starts_with("Error: WebSockets (--ws, -L ws:// or wss://)"));
     }
 }

@@ -14,6 +14,11 @@
 //!
 //! Only active while [`enable`]d (with `-d` or when message ids are shown); otherwise the
 //! hooks are the plain calls.
+//!
+//! Over WebSockets ([`websockets`]) the bytes read are an HTTP answer and WebSocket frames
+//! around the MQTT bytes: [`websocket::Unwrap`] takes them off before the framer.
+
+mod websocket;
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -35,16 +40,18 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 /// The socket paho connected last (-1: none).
 static WATCHED: AtomicI32 = AtomicI32::new(-1);
 static STATE: Mutex<Framer> = Mutex::new(Framer::new());
+/// Some while paho's connection is a WebSocket one (locked after `STATE`).
+static WS: Mutex<Option<websocket::Unwrap>> = Mutex::new(None);
+static WEBSOCKETS: AtomicBool = AtomicBool::new(false);
+
+/// Whether paho's connections are WebSocket ones (before connecting).
+pub fn websockets(on: bool) {
+    WEBSOCKETS.store(on, Ordering::SeqCst);
+}
 
 /// Start recording (before the client connects).
 pub fn enable() {
     ENABLED.store(true, Ordering::SeqCst);
-}
-
-/// Stop recording: the bytes paho reads are WebSocket frames around the MQTT packets
-/// (`--ws`), which the framer cannot read; the trace then goes without its facts.
-pub fn disable() {
-    ENABLED.store(false, Ordering::SeqCst);
 }
 
 /// A new connection on `fd` (called by the `connect` hook): remember it as paho's, and
@@ -54,6 +61,11 @@ pub fn watch(fd: i32) {
         && let Ok(mut f) = STATE.lock()
     {
         *f = Framer::new();
+        if let Ok(mut w) = WS.lock() {
+            *w = WEBSOCKETS
+                .load(Ordering::SeqCst)
+                .then(websocket::Unwrap::new);
+        }
     }
     WATCHED.store(fd, Ordering::SeqCst);
 }
@@ -86,7 +98,10 @@ pub(crate) fn feed(fd: i32, bytes: &[u8]) {
         return;
     }
     if let Ok(mut f) = STATE.lock() {
-        f.push(bytes);
+        match WS.lock().as_deref_mut() {
+            Ok(Some(u)) => u.push(bytes, &mut |b: &[u8]| f.push(b)),
+            _ => f.push(bytes),
+        }
     }
 }
 

@@ -1,20 +1,25 @@
 //! `-L` / `--url`: `mqtt://[user[:pass]@]host[:port]/topic` and `mqtts://…`, split the way
-//! mosquitto 2.0 splits it; also `ws://` and `wss://` (MQTT over WebSockets, as mosquitto's
-//! develop branch defines them: default ports 1883 and 8883, `wss://` with the OS trust
-//! store like `mqtts://`).
+//! mosquitto 2.0 splits it, plus `ws://` and `wss://` as mosquitto's develop branch (2.1)
+//! splits them.
 //!
 //! The scheme is matched case-insensitively. The topic is everything after the first `/`
 //! (it may be empty). Before that, the part up to the first `@` is the user information
 //! (split at its first `:` into user and password); after it comes the host, and a `:` in
 //! the host starts the port, read like C `atoi` and not range-checked here. No percent
 //! decoding, no IPv6 brackets.
+//!
+//! `ws://` and `wss://` (mosquitto develop's `client_shared.c`): the same split, the same
+//! default ports as `mqtt://`/`mqtts://` (1883 and 8883; develop's man page says 80 and 443,
+//! its code says 1883 and 8883, and the code is what runs), and MQTT over WebSockets. The
+//! part after the host is the MQTT topic there too, not the HTTP path: the HTTP path is
+//! always `/mqtt`.
 
 /// The pieces of a `-L` URL. Values are raw bytes, as given.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Url {
-    /// `mqtts://`: TLS with the OS trust store.
+    /// `mqtts://` or `wss://`: TLS with the OS trust store.
     pub tls: bool,
-    /// `ws://` / `wss://`: MQTT over WebSockets.
+    /// `ws://` or `wss://`: MQTT over WebSockets.
     pub websockets: bool,
     pub username: Option<Vec<u8>>,
     pub password: Option<Vec<u8>>,
@@ -109,7 +114,7 @@ mod tests {
     #[test]
     fn full() {
         let u = parse(b"MQTTS://us:p:w@host:1234/a/b").unwrap();
-        assert!(u.tls);
+        assert!(u.tls && !u.websockets);
         assert_eq!(u.username.as_deref(), Some(&b"us"[..]));
         assert_eq!(u.password.as_deref(), Some(&b"p:w"[..]));
         assert_eq!(u.host, b"host");
@@ -130,5 +135,22 @@ mod tests {
         assert_eq!(parse(b"http://h/t"), Err(UrlError::UnsupportedScheme));
         assert_eq!(parse(b"mqtt://h"), Err(UrlError::TopicMissing));
         assert_eq!(parse(b"mqtt:/"), Err(UrlError::UnsupportedScheme));
+    }
+
+    #[test]
+    fn websockets() {
+        let u = parse(b"WS://u:p@host/a/b").unwrap();
+        assert!(u.websockets && !u.tls);
+        assert_eq!(
+            (u.port, &u.host[..], &u.topic[..]),
+            (1883, &b"host"[..], &b"a/b"[..])
+        );
+        assert_eq!(u.password.as_deref(), Some(&b"p"[..]));
+        let u = parse(b"wss://host:443/t").unwrap();
+        assert!(u.websockets && u.tls);
+        assert_eq!((u.port, &u.topic[..]), (443, &b"t"[..]));
+        assert_eq!(parse(b"wss://h/").unwrap().port, 8883);
+        assert_eq!(parse(b"ws://h"), Err(UrlError::TopicMissing));
+        assert_eq!(parse(b"wss:/h/t"), Err(UrlError::UnsupportedScheme));
     }
 }

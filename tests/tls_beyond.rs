@@ -376,8 +376,17 @@ fn tls_keylog_lines_match_the_servers() {
                 "{version}: {l} is not in s_server's log {server:#?}"
             );
         }
-        // s_server logs the same handshakes: nothing of ours is missing from it either.
-        assert_eq!(ours.len(), server.len(), "{version}: {ours:#?} {server:#?}");
+        // The first handshake s_server saw is paho's: every line it logged for that client
+        // random is in ours too. (The failure diagnosis then makes handshakes of its own,
+        // which are logged as well; the last may be cut short by the exit, so the totals
+        // are not compared.)
+        let first = server[0].split(' ').nth(1).expect("client random");
+        for l in server.iter().filter(|l| l.split(' ').nth(1) == Some(first)) {
+            assert!(
+                ours.contains(l),
+                "{version}: paho's handshake line {l} is not in ours {ours:#?}"
+            );
+        }
     }
 }
 

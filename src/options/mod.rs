@@ -135,8 +135,10 @@ pub struct Options {
     pub port: Option<u16>,
     /// `--unix PATH` (or `-p 0`): connect to a unix socket at `host`.
     pub unix_socket: bool,
-    /// `-L mqtts://`: TLS with the OS trust store.
+    /// `-L mqtts://` or `-L wss://`: TLS with the OS trust store.
     pub url_tls: bool,
+    /// `--ws`, `-L ws://`, `-L wss://`: MQTT over WebSockets (HTTP path `/mqtt`).
+    pub websockets: bool,
     pub bind_address: Option<String>,
     pub id: Option<String>,
     pub id_prefix: Option<String>,
@@ -195,8 +197,6 @@ pub struct Options {
     pub retain_as_published: bool,
     /// `--pw-file`: the password is the file's first line (when `-P` is not given).
     pub pw_file: Option<String>,
-    /// `--ws`, `-L ws://`, `-L wss://`: MQTT over WebSockets.
-    pub websockets: bool,
     /// `--topic-separator` (pub `-l`): each line is TOPIC SEP PAYLOAD.
     pub topic_separator: Option<Vec<u8>>,
 }

@@ -50,6 +50,8 @@ struct State {
     proxy_args: Option<ProxyArgs>,
     tls: TlsArgs,
     url_tls: bool,
+    /// `--ws`, `-L ws://`, `-L wss://`.
+    websockets: bool,
     pub_topic: Option<String>,
     sub_topics: Vec<String>,
     message: Option<MessageSource>,
@@ -73,7 +75,6 @@ struct State {
     retain_as_published: bool,
     pw_file: Option<String>,
     topic_separator: Option<Vec<u8>>,
-    websockets: bool,
 }
 
 impl State {
@@ -105,6 +106,7 @@ impl State {
             proxy_args: None,
             tls: TlsArgs::default(),
             url_tls: false,
+            websockets: false,
             pub_topic: None,
             sub_topics: Vec::new(),
             message: None,
@@ -127,7 +129,6 @@ impl State {
             retain_as_published: false,
             pw_file: None,
             topic_separator: None,
-            websockets: false,
         }
     }
 
@@ -280,9 +281,9 @@ impl State {
                         self.url_tls = true;
                         self.tls.use_os_certs = true;
                     }
-                    if u.websockets {
-                        self.websockets = true;
-                    }
+                    // Like mosquitto develop: ws:// and wss:// turn WebSockets on, and a
+                    // later mqtt:// does not turn them off.
+                    self.websockets |= u.websockets;
                     self.add_topic(&u.topic, "-L topic")?;
                     if let Some(user) = u.username {
                         if u.password.is_some() {
@@ -437,6 +438,7 @@ impl State {
                     }
                     self.will_topic = Some(v.to_vec());
                 }
+                Key::Ws => self.websockets = true,
                 Key::SessionExpiry => self.session_expiry = session_expiry(v)?,
                 Key::TlsMaxVersion => {
                     if !tls_version_ok(v) {
@@ -452,7 +454,6 @@ impl State {
                 Key::PinnedPubkey => self.tls.pinned_pubkey = vs(),
                 Key::TlsKeylog => self.tls.keylog = vs(),
                 Key::PwFile => self.pw_file = vs(),
-                Key::Ws => self.websockets = true,
                 Key::TopicSeparator => self.topic_separator = Some(v.to_vec()),
                 Key::CertExpiryWarn => {
                     let s = lossy(v);

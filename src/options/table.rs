@@ -86,6 +86,7 @@ pub enum Key {
     WillQos,
     WillRetain,
     WillTopic,
+    Ws,
     SessionExpiry,
     TlsMaxVersion,
     KeyPasswordFile,
@@ -96,7 +97,6 @@ pub enum Key {
     TlsKeylog,
     PwFile,
     TopicSeparator,
-    Ws,
 }
 
 /// One row of [`OPTIONS`].
@@ -176,7 +176,7 @@ use Clients::{Both, Pub as P, Sub as S};
 /// This table is the single source of truth: the parser looks options up here (exact
 /// whole-word match, no abbreviations), `usage()` prints it, completions are generated from
 /// it and the man pages are checked against it. Rows with `mosquitto: false` are mqtts
-/// extensions. Options mosquitto 2.0 does not have (`-o`, `-e`, `-S`, `--ws`, …) are absent
+/// extensions. Options mosquitto 2.0 does not have (`-o`, `-e`, `-S`, …) are absent
 /// and therefore rejected as unknown, as mosquitto_pub/mosquitto_sub 2.0 reject them.
 pub static OPTIONS: &[OptSpec] = &[
     o(
@@ -366,7 +366,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("url"),
         Both,
         "no URL specified",
-        "mqtt(s)://[user[:password]@]host[:port]/topic",
+        "mqtt(s)://[user[:password]@]host[:port]/topic, or ws(s):// for WebSockets",
     ),
     o(
         Key::StdinLine,
@@ -737,6 +737,17 @@ pub static OPTIONS: &[OptSpec] = &[
         "no will topic specified",
         "topic of the will message",
     ),
+    // mosquitto 2.1's spelling (develop branch); 2.0 has no WebSockets.
+    OptSpec {
+        key: Key::Ws,
+        short: None,
+        long: Some("--ws"),
+        value: None,
+        clients: Both,
+        missing: "",
+        mosquitto: false,
+        help: "MQTT over WebSockets (ws://, or wss:// with TLS), HTTP path /mqtt",
+    },
     o(
         Key::SessionExpiry,
         Some("-x"),
@@ -811,16 +822,6 @@ pub static OPTIONS: &[OptSpec] = &[
         missing: "no separator specified",
         mosquitto: false,
         help: "with -l: each line is TOPIC sep PAYLOAD, published on TOPIC",
-    },
-    OptSpec {
-        key: Key::Ws,
-        short: None,
-        long: Some("--ws"),
-        value: None,
-        clients: Both,
-        missing: "",
-        mosquitto: false,
-        help: "connect over WebSockets (path /mqtt) instead of plain TCP",
     },
 ];
 

@@ -94,6 +94,28 @@ fn url_sets_host_port_credentials_tls() {
 }
 
 #[test]
+fn websockets_from_ws_flag_and_ws_urls() {
+    assert!(!ok(Client::Sub, &["-t", "a"]).websockets);
+    let o = ok(Client::Sub, &["--ws", "-t", "a"]);
+    assert!(o.websockets && !o.url_tls && o.port.is_none());
+    let o = ok(Client::Pub, &["--ws", "-t", "a", "-m", "m"]);
+    assert!(o.websockets);
+    let o = ok(Client::Pub, &["-L", "ws://u:p@h/a/b", "-m", "m"]);
+    assert!(o.websockets && !o.url_tls && !o.tls.use_os_certs);
+    assert_eq!(
+        (o.host.as_str(), o.port, o.topics[0].as_str()),
+        ("h", Some(1883), "a/b")
+    );
+    assert_eq!(o.password.as_deref(), Some("p"));
+    let o = ok(Client::Sub, &["-L", "wss://h:443/#"]);
+    assert!(o.websockets && o.url_tls && o.tls.use_os_certs);
+    assert_eq!((o.port, o.topics[0].as_str()), (Some(443), "#"));
+    // --ws takes no value: the next word is the next option.
+    let o = ok(Client::Sub, &["--ws", "-v", "-t", "a"]);
+    assert!(o.websockets && o.verbose);
+}
+
+#[test]
 fn debug_output_never_shows_passwords() {
     let o = ok(
         Client::Pub,

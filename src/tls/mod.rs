@@ -246,7 +246,7 @@ fn parse_version(option: &str, v: Option<&str>) -> Result<Option<TlsVersion>, Fa
 /// Decide TLS for `opts` connecting to the effective `port`; `Ok(None)` = plain MQTT.
 ///
 /// TLS is on (mosquitto 2.0) with `--cafile`, `--capath`, `--psk`, `--tls-use-os-certs`,
-/// `-L mqtts://`, or the effective port 8883. Any other TLS option without TLS on is an
+/// `-L mqtts://` (or `wss://`), or the effective port 8883, over TCP or WebSockets alike. Any other TLS option without TLS on is an
 /// error, never a silent plaintext connection. When TLS is on, the files are checked
 /// here, before connecting, and `plan.warnings` collects expiry and `--insecure` lines.
 pub fn plan(opts: &Options, port: u16) -> Result<Option<TlsPlan>, Failure> {
@@ -450,18 +450,18 @@ pub fn diagnose_after(
     tls: Option<&TlsPlan>,
     waited: std::time::Duration,
 ) -> Failure {
-    probe::diagnose_after(host, port, tls, Some(waited))
+    probe::diagnose_after(host, port, tls, Some(waited), false)
 }
 
-/// [`diagnose_after`] for MQTT over WebSockets (`--ws`): TCP and TLS causes are named as
-/// for TCP; past them, the failure is named in general terms (the probes speak plain MQTT).
-pub fn diagnose_websockets(
+/// [`diagnose_after`] for MQTT over WebSockets: the same TCP and TLS checks, then the
+/// WebSocket upgrade itself (see [`crate::websocket`]).
+pub fn diagnose_websocket_after(
     host: &str,
     port: u16,
     tls: Option<&TlsPlan>,
     waited: std::time::Duration,
 ) -> Failure {
-    probe::diagnose_websockets(host, port, tls, Some(waited))
+    probe::diagnose_after(host, port, tls, Some(waited), true)
 }
 
 /// "in 3 days", "in 1 day", "within a day" for an expiry `secs` from now.

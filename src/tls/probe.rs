@@ -22,39 +22,6 @@ thread_local! {
     /// How long paho waited before giving up (see [`diagnose_after`]), for the messages
     /// about a silent peer.
     static WAITED: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
-    /// The connection was MQTT over WebSockets: the probes' MQTT exchanges do not apply.
-    static WEBSOCKETS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// [`diagnose_after`] for a WebSockets connection: the TCP and TLS findings hold; past
-/// them the failure is named in general terms.
-pub(crate) fn diagnose_websockets(
-    host: &str,
-    port: u16,
-    tls: Option<&TlsPlan>,
-    waited: Option<Duration>,
-) -> Failure {
-    WEBSOCKETS.with(|w| w.set(true));
-    let f = diagnose_after(host, port, tls, waited);
-    WEBSOCKETS.with(|w| w.set(false));
-    f
-}
-
-/// The WebSockets connection failed after TCP (and TLS) worked.
-fn websockets_failure(h: &str, port: u16, tls: bool) -> Failure {
-    let (scheme, layers) = if tls {
-        ("wss", "TCP and TLS")
-    } else {
-        ("ws", "TCP")
-    };
-    Failure::new(
-        crate::exit::GENERAL,
-        format!("Error: could not connect to {h} port {port} over WebSockets ({scheme}://{h}:{port}/mqtt)."),
-    )
-    .and(format!(
-        "The port accepts {layers}: check that it is the broker's WebSockets listener and that \
-         it serves the path /mqtt; run with -d to see the exchange."
-    ))
 }
 
 /// Seconds to name in "nothing within N s": how long paho waited when known (rounded),
@@ -72,14 +39,21 @@ pub(crate) fn diagnose_after(
     port: u16,
     tls: Option<&TlsPlan>,
     waited: Option<Duration>,
+    websockets: bool,
 ) -> Failure {
     WAITED.with(|w| w.set(waited));
-    let f = diagnose(host, port, tls);
+    let f = diagnose_over(host, port, tls, websockets);
     WAITED.with(|w| w.set(None));
     f
 }
 
 pub(crate) fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure {
+    diagnose_over(host, port, tls, false)
+}
+
+/// `websockets`: after the TCP (and TLS) checks, probe the WebSocket upgrade instead of
+/// speaking MQTT directly.
+fn diagnose_over(host: &str, port: u16, tls: Option<&TlsPlan>, websockets: bool) -> Failure {
     // The probes' own handshakes are not the connection the expiry warning is about.
     super::peer::forget();
     // paho's handshake succeeded but the broker's key is not pinned: that is the cause.
@@ -113,9 +87,15 @@ pub(crate) fn diagnose(host: &str, port: u16, tls: Option<&TlsPlan>) -> Failure 
         Err(f) => return f,
     };
     match tls {
-        None if WEBSOCKETS.with(|w| w.get()) => websockets_failure(&h, port, false),
+        None if websockets => {
+            let mut tcp = tcp;
+            let answer = crate::websocket::upgrade(&mut tcp, host, port, crate::plan::WS_PATH);
+            let mqtt = || fresh(addr).is_some_and(|mut s| speaks_mqtt(&mut s));
+            let (wait, unknown) = (waited_secs(), crate::exit::GENERAL);
+            crate::websocket::failure(&h, port, answer, mqtt, false, wait, unknown)
+        }
         None => plain(&h, port, addr, tcp),
-        Some(plan) => with_tls(host, port, addr, tcp, plan),
+        Some(plan) => with_tls(host, port, addr, tcp, plan, websockets),
     }
 }
 
@@ -514,12 +494,20 @@ fn plain(h: &str, port: u16, addr: SocketAddr, tcp: TcpStream) -> Failure {
         }
     }
     let mqtt = fresh(addr).is_some_and(|mut s| speaks_mqtt(&mut s));
+    let ws = || {
+        fresh(addr).is_some_and(|mut s| {
+            let a = crate::websocket::upgrade(&mut s, h, port, crate::plan::WS_PATH);
+            a == crate::websocket::Answer::Upgraded
+        })
+    };
     if mqtt {
         Failure::new(
             crate::exit::GENERAL,
             format!("Error: could not connect to {h} port {port}."),
         )
         .and("The port accepts TCP and answers MQTT; run with -d to see the exchange.")
+    } else if ws() {
+        crate::websocket::websocket_port(h, port, false)
     } else {
         Failure::new(
             crate::exit::CONN_LOST,
@@ -760,12 +748,22 @@ fn from_handshake(
                 return negotiation(h, port, addr, plan, &format!("TLS alert \"{an}\""));
             }
             _ => {
-                return Failure::new(
+                let f = Failure::new(
                     TLS_FAILED,
                     format!(
                         "Error: the TLS handshake with {h} port {port} failed: the broker sent the alert \"{an}\"."
                     ),
                 );
+                // paho (like mosquitto) sends the host as the server name even when it is
+                // an address, which RFC 6066 forbids and rustls-based brokers refuse.
+                return if a == 50 && h.parse::<IpAddr>().is_ok() {
+                    f.and(
+                        "The host is an IP address, which paho sends as the TLS server name \
+                         (SNI); some brokers (rustls-based ones) refuse that: connect by host name (-h).",
+                    )
+                } else {
+                    f
+                };
             }
         }
     }
@@ -898,7 +896,14 @@ fn negotiation(h: &str, port: u16, addr: SocketAddr, plan: &TlsPlan, why: &str) 
     f
 }
 
-fn with_tls(host: &str, port: u16, addr: SocketAddr, tcp: TcpStream, plan: &TlsPlan) -> Failure {
+fn with_tls(
+    host: &str,
+    port: u16,
+    addr: SocketAddr,
+    tcp: TcpStream,
+    plan: &TlsPlan,
+    websockets: bool,
+) -> Failure {
     let h = printable(host);
     let s = Settings {
         plan: Some(plan),
@@ -931,8 +936,40 @@ fn with_tls(host: &str, port: u16, addr: SocketAddr, tcp: TcpStream, plan: &TlsP
     let saw_cert = o.leaf.is_some();
     match o.result {
         Err(hs) => from_handshake(&h, port, addr, plan, &hs, saw_cert),
-        Ok(_) if WEBSOCKETS.with(|w| w.get()) => websockets_failure(&h, port, true),
+        Ok(mut stream) if websockets => {
+            let path = crate::plan::WS_PATH;
+            let answer = match crate::websocket::upgrade_tls(&mut stream, host, port, path) {
+                Ok(a) => a,
+                Err(e) => {
+                    // TLS 1.3: a rejected (or missing) client certificate shows up here.
+                    let hs = Handshake::from_error(&e);
+                    if hs.alert().is_some() {
+                        return from_handshake(&h, port, addr, plan, &hs, true);
+                    }
+                    crate::websocket::Answer::Closed
+                }
+            };
+            // Plain MQTT over TLS: the same handshake on a fresh connection, then CONNECT.
+            let mqtt = || {
+                fresh(addr)
+                    .and_then(|tcp| handshake(host, tcp, &s).ok())
+                    .and_then(|o| o.result.ok())
+                    .is_some_and(|mut st| speaks_mqtt(&mut st))
+            };
+            crate::websocket::failure(&h, port, answer, mqtt, true, waited_secs(), TLS_FAILED)
+        }
         Ok(mut stream) => {
+            // A WebSocket listener (paho spoke MQTT to it without --ws)?
+            let ws = || {
+                fresh(addr)
+                    .and_then(|tcp| handshake(host, tcp, &s).ok())
+                    .and_then(|o| o.result.ok())
+                    .is_some_and(|mut st| {
+                        let a =
+                            crate::websocket::upgrade(&mut st, host, port, crate::plan::WS_PATH);
+                        a == crate::websocket::Answer::Upgraded
+                    })
+            };
             // TLS 1.3: a rejected client certificate shows up on the first read.
             let _ = stream.write_all(&MQTT_CONNECT);
             let mut buf = [0u8; 2];
@@ -950,6 +987,7 @@ fn with_tls(host: &str, port: u16, addr: SocketAddr, tcp: TcpStream, plan: &TlsP
                     ))
                     .and("Run with -d to see paho's side of the failure.")
                 }
+                Ok(_) if ws() => crate::websocket::websocket_port(&h, port, true),
                 Ok(_) => Failure::new(
                     TLS_FAILED,
                     format!("Error: {h} port {port} completed TLS but does not answer MQTT."),
@@ -958,6 +996,8 @@ fn with_tls(host: &str, port: u16, addr: SocketAddr, tcp: TcpStream, plan: &TlsP
                     let hs = Handshake::from_error(&e);
                     if hs.alert().is_some() {
                         from_handshake(&h, port, addr, plan, &hs, true)
+                    } else if ws() {
+                        crate::websocket::websocket_port(&h, port, true)
                     } else {
                         Failure::new(
                             TLS_FAILED,

@@ -4,6 +4,8 @@
 //!   test process with the `openssl` crate: `common::pki()`.
 //! * [`broker`]: a real `mosquitto` broker on free loopback ports with named listeners
 //!   (`Broker::start()`, `broker.port("mtls")`), plus an `openssl s_server` endpoint helper.
+//! * [`rumqttd`]: a real rumqttd broker with MQTT-over-WebSocket listeners (ws, wss) for the
+//!   `--ws` tests: `Rumqttd::start()`, `r.ws`, `r.client_cert`.
 //! * [`oracle`]: running mosquitto_pub/sub and our binaries with a hard timeout, background
 //!   subscribers, and the output normalisers for comparing against mosquitto 2.0.11.
 //!
@@ -30,6 +32,7 @@
 pub mod broker;
 pub mod oracle;
 pub mod pki;
+pub mod rumqttd;
 
 pub use broker::{AUTH_PASSWORD, AUTH_USER, Broker, BrokerBuilder, LISTENERS, TlsServer};
 pub use oracle::{
@@ -38,6 +41,7 @@ pub use oracle::{
     start_subscriber, start_subscriber_with, strs,
 };
 pub use pki::{KEY_PASSWORD, P12_PASSWORD, Pki, pki};
+pub use rumqttd::Rumqttd;
 
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

@@ -129,6 +129,7 @@ impl State {
             port,
             unix_socket: port == Some(0),
             url_tls: self.url_tls,
+            websockets: self.websockets,
             bind_address: s(self.bind_address),
             id: s(self.id),
             id_prefix: s(self.id_prefix),
@@ -176,7 +177,6 @@ impl State {
             random_filter: self.random_filter as f64 / 100.0,
             retain_as_published: self.retain_as_published,
             pw_file: self.pw_file,
-            websockets: self.websockets,
             topic_separator: self.topic_separator,
         })
     }
