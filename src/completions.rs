@@ -97,6 +97,9 @@ pub fn command(client: Client) -> Command {
     let about = match client {
         Client::Pub => "Publish MQTT messages (drop-in replacement for mosquitto_pub)",
         Client::Sub => "Subscribe to MQTT topics (drop-in replacement for mosquitto_sub)",
+        Client::Rr => {
+            "Send an MQTT request and print the response (drop-in replacement for mosquitto_rr)"
+        }
     };
     OPTIONS.iter().filter(|s| s.clients.includes(client)).fold(
         Command::new(client.name())
@@ -121,7 +124,7 @@ mod tests {
 
     #[test]
     fn every_spelling_is_in_the_command() {
-        for client in [Client::Pub, Client::Sub] {
+        for client in [Client::Pub, Client::Sub, Client::Rr] {
             let cmd = command(client);
             for spec in OPTIONS.iter().filter(|s| s.clients.includes(client)) {
                 let found = cmd.get_arguments().any(|a| {

@@ -273,6 +273,14 @@ impl SubTrace {
                     false
                 )
         );
+        if ev.sent && ev.kind == Kind::Publish && ev.msgid == 0 {
+            // A QoS 0 PUBLISH of ours (mqtts-rr's request): mosquitto's library gives it
+            // the next packet id too, and shows it.
+            let mut shown = *ev;
+            shown.msgid = self.last_mid_shown.wrapping_add(1).max(1);
+            self.last_mid_shown = shown.msgid;
+            return shown;
+        }
         if !ours || ev.msgid == 0 {
             return *ev;
         }

@@ -172,6 +172,8 @@ fn exit_status_lists_the_exit_codes() {
                 exit::OVERSIZE_PACKET,
             ],
             Client::Sub => vec![exit::OK, exit::GENERAL, exit::TIMEOUT, exit::BEFORE_CONNACK],
+            // mqtts-rr does not reconnect (7) and -W before CONNACK is 27 too.
+            Client::Rr => vec![exit::OK, exit::GENERAL, exit::CONN_LOST, exit::TIMEOUT],
         };
         // One stable code per TLS failure class (src/tls), in both pages.
         use mqtts::tls;

@@ -32,6 +32,8 @@ pub use values::{
 pub enum Client {
     Pub,
     Sub,
+    /// mqtts-rr: request/response (mosquitto_rr).
+    Rr,
 }
 
 impl Client {
@@ -40,6 +42,7 @@ impl Client {
         match self {
             Client::Pub => "mosquitto_pub",
             Client::Sub => "mosquitto_sub",
+            Client::Rr => "mosquitto_rr",
         }
     }
     /// Our program name.
@@ -47,6 +50,7 @@ impl Client {
         match self {
             Client::Pub => "mqtts-pub",
             Client::Sub => "mqtts-sub",
+            Client::Rr => "mqtts-rr",
         }
     }
 }
@@ -184,6 +188,10 @@ pub struct Options {
     /// `--random-filter` percentage (100 = print all).
     pub random_filter: f64,
     pub retain_as_published: bool,
+
+    // rr
+    /// `-e`: where the response is expected (rr: `topics` holds the request topic).
+    pub response_topic: Option<String>,
 }
 
 /// A password: used like a `String`, but `{:?}` never shows it (so printing `Options`

@@ -71,6 +71,7 @@ struct State {
     /// mosquitto's unit: 1/100 percent (10000 = all).
     random_filter: i32,
     retain_as_published: bool,
+    response_topic: Option<String>,
 }
 
 impl State {
@@ -84,7 +85,12 @@ impl State {
             id_prefix: None,
             keepalive: 60,
             clean_session: true,
-            protocol: Protocol::V311,
+            // mosquitto_rr defaults to MQTT v5 and stops after one message.
+            protocol: if client == Client::Rr {
+                Protocol::V5
+            } else {
+                Protocol::V311
+            },
             qos: 0,
             username: None,
             password: None,
@@ -110,7 +116,7 @@ impl State {
             repeat_delay: Duration::ZERO,
             filter_out: Vec::new(),
             unsubscribe: Vec::new(),
-            count: None,
+            count: (client == Client::Rr).then_some(1),
             timeout: None,
             no_retained: false,
             exit_after_sub: false,
@@ -122,6 +128,7 @@ impl State {
             remove_retained: false,
             random_filter: 10000,
             retain_as_published: false,
+            response_topic: None,
         }
     }
 
@@ -138,7 +145,7 @@ impl State {
         }
         let t = lossy(topic);
         match self.client {
-            Client::Pub => {
+            Client::Pub | Client::Rr => {
                 if !pub_topic_ok(topic) {
                     return Err(err(format!(
                         "Error: Invalid publish topic '{t}', does it contain '+' or '#'?\n"
@@ -354,6 +361,18 @@ impl State {
                 Key::RetainedOnly => self.retained_only = true,
                 Key::StdinFile => self.set_message(MessageSource::StdinFile)?,
                 Key::Topic => self.add_topic(v, "-t")?,
+                Key::ResponseTopic => {
+                    if !valid_mqtt_utf8(v) {
+                        return Err(err("Error: Malformed UTF-8 in -e argument.\n\n"));
+                    }
+                    if !pub_topic_ok(v) {
+                        return Err(err(format!(
+                            "Error: Invalid response topic '{}', does it contain '+' or '#'?\n",
+                            lossy(v)
+                        )));
+                    }
+                    self.response_topic = Some(lossy(v));
+                }
                 Key::FilterOut | Key::Unsubscribe => {
                     let (label, what) = if spec.key == Key::FilterOut {
                         ("-T", "filter")
@@ -635,6 +654,7 @@ impl State {
         let tls = std::mem::take(&mut self.tls);
         let client = self.client;
         self.pub_topic.get_or_insert_with(String::new);
+        self.response_topic.get_or_insert_with(String::new);
         if self.sub_topics.is_empty() {
             self.sub_topics.push(String::new());
         }
@@ -652,10 +672,12 @@ impl State {
 pub fn defaults(client: Client) -> Options {
     let mut st = State::new(client);
     st.pub_topic = Some(String::new());
+    st.response_topic = Some(String::new());
     st.sub_topics.push(String::new());
     st.message = Some(MessageSource::Null);
     let mut o = st.finish().expect("defaults pass the checks");
     o.topics.clear();
     o.message = None;
+    o.response_topic = None;
     o
 }

@@ -3,12 +3,18 @@
 
 use super::Client;
 
-/// Which of our two programs accept an option.
+/// Which of our programs accept an option (`Both` = every program, rr included).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Clients {
     Both,
     Pub,
     Sub,
+    /// mqtts-pub and mqtts-rr (the request's message).
+    PubRr,
+    /// mqtts-sub and mqtts-rr (the response's output).
+    SubRr,
+    /// mqtts-rr only.
+    Rr,
 }
 
 impl Clients {
@@ -17,6 +23,9 @@ impl Clients {
             Clients::Both => true,
             Clients::Pub => c == Client::Pub,
             Clients::Sub => c == Client::Sub,
+            Clients::PubRr => c != Client::Sub,
+            Clients::SubRr => c != Client::Pub,
+            Clients::Rr => c == Client::Rr,
         }
     }
 }
@@ -81,6 +90,7 @@ pub enum Key {
     ProtocolVersion,
     Verbose,
     Version,
+    ResponseTopic,
     Timeout,
     WillPayload,
     WillQos,
@@ -163,15 +173,15 @@ const fn ext(
     }
 }
 
-use Clients::{Both, Pub as P, Sub as S};
+use Clients::{Both, Pub as P, PubRr as PR, Rr as R, Sub as S, SubRr as SR};
 
-/// Every option of mqtts-pub and mqtts-sub: spellings, value, owning programs, help.
+/// Every option of mqtts-pub, mqtts-sub and mqtts-rr: spellings, value, owning programs, help.
 ///
 /// This table is the single source of truth: the parser looks options up here (exact
 /// whole-word match, no abbreviations), `usage()` prints it, completions are generated from
 /// it and the man pages are checked against it. Rows with `mosquitto: false` are mqtts
-/// extensions. Options mosquitto 2.0 does not have (`-o`, `-e`, `-S`, `--ws`, …) are absent
-/// and therefore rejected as unknown, as mosquitto_pub/mosquitto_sub 2.0 reject them.
+/// extensions. Options mosquitto 2.0 does not have (`-o`, `-S`, `--ws`, …) are absent
+/// and therefore rejected as unknown, as mosquitto's clients 2.0 reject them.
 pub static OPTIONS: &[OptSpec] = &[
     o(
         Key::BindAddress,
@@ -255,6 +265,15 @@ pub static OPTIONS: &[OptSpec] = &[
         "add an MQTT v5 property to a packet (switches to MQTT v5)",
     ),
     o(
+        Key::ResponseTopic,
+        Some("-e"),
+        None,
+        Some("topic"),
+        R,
+        "no response topic specified",
+        "topic to subscribe to for the response (mqtts-rr)",
+    ),
+    o(
         Key::ExitAfterSub,
         Some("-E"),
         None,
@@ -268,7 +287,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-f"),
         Some("--file"),
         Some("file"),
-        P,
+        PR,
         "no file specified",
         "send the contents of a file as the message",
     ),
@@ -277,7 +296,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-F"),
         None,
         Some("format"),
-        S,
+        SR,
         "no format specified",
         "print messages with a format string (% fields, @ times, \\ escapes)",
     ),
@@ -376,7 +395,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-m"),
         Some("--message"),
         Some("message"),
-        P,
+        PR,
         "no message specified",
         "send this message",
     ),
@@ -403,7 +422,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-n"),
         Some("--null-message"),
         None,
-        P,
+        PR,
         "",
         "send a zero-length message",
     ),
@@ -412,7 +431,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-N"),
         None,
         None,
-        S,
+        SR,
         "",
         "do not add a newline after each printed message",
     ),
@@ -430,7 +449,7 @@ pub static OPTIONS: &[OptSpec] = &[
         None,
         Some("--pretty"),
         None,
-        S,
+        SR,
         "",
         "indent the JSON of %j and %J",
     ),
@@ -502,7 +521,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-R"),
         None,
         None,
-        S,
+        SR,
         "",
         "do not print retained messages",
     ),
@@ -547,7 +566,7 @@ pub static OPTIONS: &[OptSpec] = &[
         None,
         Some("--retain-as-published"),
         None,
-        S,
+        SR,
         "",
         "keep the retain flag of forwarded messages (MQTT v5)",
     ),
@@ -565,7 +584,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-s"),
         Some("--stdin-file"),
         None,
-        P,
+        PR,
         "",
         "send all of stdin as one message",
     ),
@@ -673,7 +692,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-v"),
         Some("--verbose"),
         None,
-        S,
+        SR,
         "",
         "print the topic before each message",
     ),
@@ -691,7 +710,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-W"),
         None,
         Some("seconds"),
-        S,
+        SR,
         "no timeout specified",
         "give up after this many seconds",
     ),
@@ -789,6 +808,10 @@ pub fn usage(client: Client) -> String {
         Client::Sub => (
             "subscribe to MQTT topics and print the messages that arrive",
             "{-t filter ... | -L url} [options]",
+        ),
+        Client::Rr => (
+            "publish a request and print the first response that arrives",
+            "{-t topic | -L url} -e response-topic {-m message | -f file | -s | -n} [options]",
         ),
     };
     out.push_str(&format!(

@@ -96,6 +96,29 @@ impl State {
                     });
                 }
             }
+            Client::Rr => {
+                if self.pub_topic.is_none()
+                    || self.message.is_none()
+                    || self.response_topic.is_none()
+                {
+                    return Err(err(
+                        "Error: All of topic, message, and response topic must be supplied.\n",
+                    ));
+                }
+                // mosquitto_rr adds the Response Topic itself: one from -D is a duplicate.
+                if self
+                    .properties
+                    .iter()
+                    .any(|p| p.command == "publish" && p.id == 8)
+                {
+                    return Err(UsageError {
+                        help_line: false,
+                        ..self.quiet_err(
+                            "Error in PUBLISH properties: Duplicate response topic.\n".into(),
+                        )
+                    });
+                }
+            }
             Client::Sub => {
                 if self.no_retained && self.retained_only {
                     return Err(UsageError {
@@ -113,7 +136,7 @@ impl State {
             p => (None, Some(p)),
         };
         let topics = match self.client {
-            Client::Pub => self.pub_topic.into_iter().collect(),
+            Client::Pub | Client::Rr => self.pub_topic.into_iter().collect(),
             Client::Sub => self.sub_topics,
         };
         let s = |o: Option<Vec<u8>>| o.map(|b| lossy(&b));
@@ -172,6 +195,7 @@ impl State {
             remove_retained: self.remove_retained,
             random_filter: self.random_filter as f64 / 100.0,
             retain_as_published: self.retain_as_published,
+            response_topic: self.response_topic,
         })
     }
 }
