@@ -66,7 +66,8 @@ fn mosquitto(case: &Case, dir: &Path) -> Outcome {
     );
     let usage_err = stderr.ends_with("to see usage.\n")
         || stderr.contains("Both topic and message must be supplied")
-        || stderr.contains("makes no sense");
+        || stderr.contains("makes no sense")
+        || stderr.contains("Duplicate response topic");
     if usage_err {
         Outcome::Error(stderr, code)
     } else if stderr.is_empty() && code == 1 && !out.stdout.is_empty() {
@@ -105,6 +106,18 @@ fn s(args: &[&str]) -> Case {
         ..p(args)
     }
 }
+fn r(args: &[&str]) -> Case {
+    Case {
+        client: Client::Rr,
+        ..p(args)
+    }
+}
+fn rc(cfg: &str, args: &[&str]) -> Case {
+    Case {
+        config: Some(cfg.as_bytes().to_vec()),
+        ..r(args)
+    }
+}
 fn pc(cfg: &str, args: &[&str]) -> Case {
     Case {
         config: Some(cfg.as_bytes().to_vec()),
@@ -129,7 +142,7 @@ fn raw(client: Client, args: &[&[u8]]) -> Case {
 }
 
 fn cases() -> Vec<Case> {
-    use Client::{Pub, Sub};
+    use Client::{Pub, Rr, Sub};
     let mut v = Vec::new();
     // Missing values, every option that takes one, both programs where it applies.
     for o in options::OPTIONS
@@ -137,7 +150,7 @@ fn cases() -> Vec<Case> {
         .filter(|o| o.mosquitto && o.value.is_some())
     {
         for name in o.short.iter().chain(o.long.iter()) {
-            for c in [Pub, Sub] {
+            for c in [Pub, Sub, Rr] {
                 if o.clients.includes(c) {
                     let mut case = p(&["-t", "a", name]);
                     case.client = c;
@@ -154,6 +167,9 @@ fn cases() -> Vec<Case> {
         }
         if !o.clients.includes(Sub) {
             v.push(s(&["-t", "a", name, "1"]));
+        }
+        if !o.clients.includes(Rr) {
+            v.push(r(&["-t", "a", "-e", "b", "-m", "x", name, "1"]));
         }
     }
     for c in [
@@ -175,7 +191,9 @@ fn cases() -> Vec<Case> {
     ] {
         v.push(p(&["-t", "a", "-m", "b", c, "z"]));
         v.push(s(&["-t", "a", c, "z"]));
+        v.push(r(&["-t", "a", "-e", "b", "-m", "x", c, "z"]));
     }
+    v.extend(rr_cases());
     v.extend([
         // values verbatim, atoi semantics
         p(&["-m", "-n", "-t", "a"]),
@@ -786,4 +804,73 @@ fn mosquitto_agrees() {
         failures.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// mosquitto_rr's own checks (client/rr_client.c and the rr branches of client_shared.c).
+/// (`--quiet` with a duplicate response topic exits 1 silently, which this harness cannot
+/// tell from a connection attempt: tests/rr_diff.rs runs it.)
+fn rr_cases() -> Vec<Case> {
+    vec![
+        r(&[]),
+        r(&["-t", "a", "-m", "x"]),
+        r(&["-e", "b", "-m", "x"]),
+        r(&["-t", "a", "-e", "b"]),
+        r(&["-t", "a", "-e", "b", "-n"]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-n"]),
+        r(&["-t", "a", "-e", "b", "-s", "-f", "x"]),
+        r(&["-t", "a", "-e", "b/+", "-m", "x"]),
+        r(&["-t", "a", "-e", "b/#", "-m", "x"]),
+        r(&["-t", "a/#", "-e", "b", "-m", "x"]),
+        r(&["-t", "a", "-e", "b", "-e", "c/+", "-m", "x"]),
+        r(&[
+            "-t",
+            "a",
+            "-e",
+            "b",
+            "-m",
+            "x",
+            "-D",
+            "publish",
+            "response-topic",
+            "c",
+        ]),
+        r(&[
+            "-t",
+            "a",
+            "-e",
+            "b",
+            "-m",
+            "x",
+            "-D",
+            "publish",
+            "correlation-data",
+            "c",
+        ]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-c"]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-c", "-i", "id"]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-c", "-V", "311"]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-x", "-1"]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-W", "0"]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-F", "%"]),
+        r(&[
+            "-t",
+            "a",
+            "-e",
+            "b",
+            "-m",
+            "x",
+            "-R",
+            "--retain-as-published",
+            "-N",
+            "-v",
+        ]),
+        r(&["-L", "mqtt://h/t/+", "-e", "b", "-m", "x"]),
+        r(&["-L", "mqtt://h/t", "-e", "b", "-m", "x"]),
+        r(&["--help"]),
+        r(&["--version"]),
+        rc("-e b\n", &["-t", "a", "-m", "x"]),
+        rc("-t a\n-e b\n", &["-m", "x"]),
+        rc("-e b/#\n", &["-t", "a", "-m", "x"]),
+        rc("-C 2\n", &["-t", "a", "-e", "b", "-m", "x"]),
+    ]
 }
