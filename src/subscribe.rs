@@ -82,6 +82,9 @@ struct Sub<'a> {
     request: Option<Request>,
     /// mqtts-rr: the response was printed (the run ends without a DISCONNECT).
     answered: bool,
+    /// mqtts-rr with the trace on: the request was handed to paho and its PUBLISH not yet
+    /// traced; later events wait (mosquitto_rr publishes before it reads on).
+    request_unsent: bool,
 }
 
 impl<'a> Sub<'a> {
@@ -151,6 +154,7 @@ impl<'a> Sub<'a> {
             clears: Vec::new(),
             request,
             answered: false,
+            request_unsent: false,
         })
     }
 
@@ -296,6 +300,13 @@ impl Sub<'_> {
                 {
                     self.packet(&p)
                 }
+                Some(Event::Packet(p))
+                    if p.sent && p.kind == Kind::Publish && self.request_unsent =>
+                {
+                    self.request_unsent = false;
+                    self.holding = false;
+                    self.packet(&p)
+                }
                 Some(ev) if self.holding => self.deferred.push_back(ev),
                 // paho sends (and traces) a DISCONNECT of its own when the connection
                 // drops; mosquitto shows none. Ours goes out in `end`.
@@ -331,6 +342,8 @@ impl Sub<'_> {
                 {
                     return code;
                 }
+                // mqtts-rr: hold on until the request's PUBLISH is traced.
+                self.holding = self.request_unsent;
             }
             if self.stopping && self.trace.is_idle() && self.clears.is_empty() {
                 return self.end(0, exit::OK, None);
@@ -534,6 +547,7 @@ impl Sub<'_> {
             self.trace.clearing(&req.topic);
             let tok = self.conn.client.publish(req.message(&self.plan));
             self.conn.track_quietly(tok);
+            self.request_unsent = self.traced;
         }
         None
     }

@@ -34,8 +34,8 @@ pub mod pki;
 pub use broker::{AUTH_PASSWORD, AUTH_USER, Broker, BrokerBuilder, LISTENERS, TlsServer};
 pub use oracle::{
     Background, Prog, Run, RunOutput, help_line_to_mosquitto, help_line_to_ours, mosquitto_pub,
-    mosquitto_sub, normalise_2011, normalise_auto_id, normalise_trace, ours_pub, ours_sub, run,
-    start_subscriber, start_subscriber_with, strs,
+    mosquitto_rr, mosquitto_sub, normalise_2011, normalise_auto_id, normalise_trace, ours_pub,
+    ours_rr, ours_sub, run, start_subscriber, start_subscriber_with, strs,
 };
 pub use pki::{KEY_PASSWORD, P12_PASSWORD, Pki, pki};
 
