@@ -339,3 +339,45 @@ fn mqtt311_request_response_matches() {
         );
     }
 }
+
+/// The broker goes away while mosquitto_rr waits: "Error: The connection was lost.", 7,
+/// no reconnection.
+#[test]
+fn lost_connection_matches() {
+    let mut broker = Broker::start();
+    let mut outs = Vec::new();
+    for prog in [Prog::MosquittoRr, Prog::OursRr] {
+        let a = args(
+            &broker,
+            "plain",
+            &[
+                "-t",
+                "rr/lost",
+                "-e",
+                "rr/lost/resp",
+                "-m",
+                "x",
+                "-d",
+                "-W",
+                "10",
+            ],
+        );
+        let bg = Run::prog(prog).args(&a).spawn();
+        assert!(
+            bg.wait_for_stdout("sending PUBLISH", Duration::from_secs(5)),
+            "{}",
+            bg.stdout_str()
+        );
+        broker.stop();
+        outs.push(bg.wait(Duration::from_secs(10)));
+        broker.restart();
+    }
+    let (theirs, ours) = (&outs[0], &outs[1]);
+    assert_eq!(
+        normalise_trace(&ours.stdout_str()),
+        normalise_trace(&theirs.stdout_str()),
+        "{ours}\n{theirs}"
+    );
+    assert_eq!((ours.code, &ours.stderr), (theirs.code, &theirs.stderr));
+    assert_eq!(ours.code, Some(7), "{ours}");
+}

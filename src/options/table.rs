@@ -685,7 +685,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("version"),
         Both,
         "no version specified",
-        "MQTT version: mqttv5, mqttv311 (default) or mqttv31",
+        "MQTT version: mqttv5 (mqtts-rr's default), mqttv311 (default) or mqttv31",
     ),
     o(
         Key::Verbose,
