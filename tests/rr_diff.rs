@@ -362,12 +362,16 @@ fn lost_connection_matches() {
                 "10",
             ],
         );
-        let bg = Run::prog(prog).args(&a).spawn();
-        assert!(
-            bg.wait_for_stdout("sending PUBLISH", Duration::from_secs(5)),
-            "{}",
-            bg.stdout_str()
+        // The request has gone out when a subscriber to it got it (mosquitto_rr's stdout,
+        // a pipe here, is only flushed at exit).
+        let watcher = start_subscriber(
+            &broker,
+            Prog::MosquittoSub,
+            args(&broker, "plain", &["-t", "rr/lost", "-C", "1"]),
         );
+        let bg = Run::prog(prog).args(&a).spawn();
+        let seen = watcher.wait(Duration::from_secs(5));
+        assert_eq!(seen.stdout_str(), "x\n", "{seen}");
         broker.stop();
         outs.push(bg.wait(Duration::from_secs(10)));
         broker.restart();
