@@ -154,6 +154,11 @@ impl SubTrace {
         None
     }
 
+    /// mqtts-rr's request to `topic` was handed to paho (its line needs the topic).
+    pub fn publishing(&mut self, topic: &str) {
+        self.clearing(topic);
+    }
+
     /// A `--remove-retained` PUBLISH to `topic` was requested (its line needs the topic).
     pub fn clearing(&mut self, topic: &str) {
         if self.debug.is_some() {

@@ -544,7 +544,7 @@ impl Sub<'_> {
             return Some(self.end(0, exit::OK, None));
         }
         if let Some(req) = &self.request {
-            self.trace.clearing(&req.topic);
+            self.trace.publishing(&req.topic);
             let tok = self.conn.client.publish(req.message(&self.plan));
             self.conn.track_quietly(tok);
             self.request_unsent = self.traced;
