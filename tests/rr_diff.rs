@@ -385,3 +385,35 @@ fn lost_connection_matches() {
     assert_eq!((ours.code, &ours.stderr), (theirs.code, &theirs.stderr));
     assert_eq!(ours.code, Some(7), "{ours}");
 }
+
+/// The configuration file: mosquitto_rr's own file is read (as defaults, before argv), and
+/// mqtts-rr's file comes first when it exists.
+#[test]
+fn config_file_matches() {
+    let broker = Broker::shared();
+    let req = unique_topic("rr/cfgreq");
+    let resp = unique_topic("rr/cfgresp");
+    let _responder = Responder::start(broker, &req);
+    let dir = TempDir::new("rr-config");
+    std::fs::write(
+        dir.join("mosquitto_rr"),
+        format!("-t {req}\n-e {resp}\n-v\n"),
+    )
+    .unwrap();
+    let a = args(broker, "plain", &["-m", "cfg", "-W", "5"]);
+    let run = |prog| {
+        Run::prog(prog)
+            .args(&a)
+            .env("XDG_CONFIG_HOME", dir.path())
+            .run()
+    };
+    let (theirs, ours) = (run(Prog::MosquittoRr), run(Prog::OursRr));
+    assert_eq!(
+        (ours.code, ours.stdout_str(), &ours.stderr),
+        (theirs.code, theirs.stdout_str(), &theirs.stderr)
+    );
+    assert_eq!(ours.stdout_str(), format!("{resp} re:cfg\n"));
+    std::fs::write(dir.join("mqtts-rr"), format!("-t {req}\n-e {resp}\n-N\n")).unwrap();
+    let ours = run(Prog::OursRr);
+    assert_eq!((ours.code, ours.stdout_str()), (Some(0), "re:cfg".into()));
+}
