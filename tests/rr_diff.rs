@@ -417,3 +417,37 @@ fn config_file_matches() {
     let ours = run(Prog::OursRr);
     assert_eq!((ours.code, ours.stdout_str()), (Some(0), "re:cfg".into()));
 }
+
+/// SIGTERM while waiting for the response: mosquitto_rr has no handler for it, so the
+/// process ends by the signal (no message, no DISCONNECT); mqtts-rr too.
+#[test]
+fn sigterm_ends_it_as_mosquitto_rr() {
+    let broker = Broker::shared();
+    let req = unique_topic("rr/termreq");
+    let resp = unique_topic("rr/termresp");
+    let mut outs = Vec::new();
+    for prog in [Prog::MosquittoRr, Prog::OursRr] {
+        // Once a subscriber to the request got it, mqtts-rr is waiting for the response.
+        let watcher = start_subscriber(
+            broker,
+            Prog::MosquittoSub,
+            args(broker, "plain", &["-t", &req, "-C", "1"]),
+        );
+        let a = args(
+            broker,
+            "plain",
+            &["-t", &req, "-e", &resp, "-m", "x", "-W", "10"],
+        );
+        let bg = Run::prog(prog).args(&a).spawn();
+        let seen = watcher.wait(Duration::from_secs(5));
+        assert_eq!(seen.stdout_str(), "x\n", "{seen}");
+        outs.push(bg.stop_with(libc::SIGTERM, Duration::from_secs(5)));
+    }
+    let (theirs, ours) = (&outs[0], &outs[1]);
+    assert_eq!(
+        (ours.code, ours.signal, &ours.stdout, &ours.stderr),
+        (theirs.code, theirs.signal, &theirs.stdout, &theirs.stderr),
+        "{ours}\n{theirs}"
+    );
+    assert_eq!(ours.signal, Some(libc::SIGTERM), "{ours}");
+}
