@@ -34,7 +34,7 @@ tlsv1.2\t''
 tlsv1.1\t''"
 complete -c mqtts-rr -s u -l username -d 'user name for authentication' -r -f -a "(__fish_complete_users)"
 complete -c mqtts-rr -l unix -d 'connect to a broker on this unix socket' -r -F
-complete -c mqtts-rr -s V -l protocol-version -d 'MQTT version: mqttv5 (mqtts-rr\'s default), mqttv311 (default) or mqttv31' -r -f -a "mqttv5\t''
+complete -c mqtts-rr -s V -l protocol-version -d 'MQTT version: mqttv5 (default), mqttv311 or mqttv31' -r -f -a "mqttv5\t''
 mqttv311\t''
 mqttv31\t''
 5\t''

@@ -35,7 +35,7 @@ tlsv1.1\t''"
 complete -c mqtts-sub -s U -l unsubscribe -d 'unsubscribe from this filter (repeatable)' -r -f
 complete -c mqtts-sub -s u -l username -d 'user name for authentication' -r -f -a "(__fish_complete_users)"
 complete -c mqtts-sub -l unix -d 'connect to a broker on this unix socket' -r -F
-complete -c mqtts-sub -s V -l protocol-version -d 'MQTT version: mqttv5 (mqtts-rr\'s default), mqttv311 (default) or mqttv31' -r -f -a "mqttv5\t''
+complete -c mqtts-sub -s V -l protocol-version -d 'MQTT version: mqttv5, mqttv311 (default) or mqttv31' -r -f -a "mqttv5\t''
 mqttv311\t''
 mqttv31\t''
 5\t''

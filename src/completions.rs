@@ -57,13 +57,13 @@ fn value_choices(key: Key) -> &'static [&'static str] {
 }
 
 /// The clap argument for one table row.
-fn arg(spec: &OptSpec) -> Arg {
+fn arg(spec: &OptSpec, client: Client) -> Arg {
     let id = spec
         .long
         .or(spec.short)
         .expect("every option has a spelling")
         .trim_start_matches('-');
-    let mut a = Arg::new(id).help(spec.help);
+    let mut a = Arg::new(id).help(spec.help_for(client));
     if let Some(s) = spec.short {
         a = a.short(s.chars().nth(1).expect("short options are -X"));
     }
@@ -106,7 +106,7 @@ pub fn command(client: Client) -> Command {
             .about(about)
             .disable_help_flag(true)
             .disable_version_flag(true),
-        |cmd, spec| cmd.arg(arg(spec)),
+        |cmd, spec| cmd.arg(arg(spec, client)),
     )
 }
 

@@ -124,6 +124,16 @@ pub struct OptSpec {
 }
 
 impl OptSpec {
+    /// The help text as `client` shows it (mqtts-rr defaults to MQTT v5, as mosquitto_rr).
+    pub fn help_for(&self, client: Client) -> &'static str {
+        match (client, self.key) {
+            (Client::Rr, Key::ProtocolVersion) => {
+                "MQTT version: mqttv5 (default), mqttv311 or mqttv31"
+            }
+            _ => self.help,
+        }
+    }
+
     /// The name mosquitto uses in its "argument given but" messages.
     pub fn label(&self) -> &'static str {
         if self.key == Key::ProtocolVersion {
@@ -685,7 +695,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("version"),
         Both,
         "no version specified",
-        "MQTT version: mqttv5 (mqtts-rr's default), mqttv311 (default) or mqttv31",
+        "MQTT version: mqttv5, mqttv311 (default) or mqttv31",
     ),
     o(
         Key::Verbose,
@@ -833,7 +843,7 @@ pub fn usage(client: Client) -> String {
                 left.push(' ');
                 left.push_str(v);
             }
-            (left, s.help)
+            (left, s.help_for(client))
         })
         .collect();
     let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0).min(34);
