@@ -451,3 +451,87 @@ fn sigterm_ends_it_as_mosquitto_rr() {
     );
     assert_eq!(ours.signal, Some(libc::SIGTERM), "{ours}");
 }
+
+/// `-f` and `-s`: mqtts-rr sends the contents (a documented difference: mosquitto_rr 2.0
+/// never reads them and sends an empty request, so its responder gets `re:`).
+#[test]
+fn file_and_stdin_requests_send_their_contents() {
+    let broker = Broker::shared();
+    let req = unique_topic("rr/filereq");
+    let resp = unique_topic("rr/fileresp");
+    let _responder = Responder::start(broker, &req);
+    let dir = TempDir::new("rr-file");
+    std::fs::write(dir.join("body"), b"from a file").unwrap();
+    let body = dir.join("body").display().to_string();
+    let file = args(
+        broker,
+        "plain",
+        &["-t", &req, "-e", &resp, "-f", &body, "-W", "5"],
+    );
+    let theirs = mosquitto_rr(&file);
+    assert_eq!(
+        (theirs.code, theirs.stdout_str()),
+        (Some(0), "re:\n".into())
+    );
+    let ours = ours_rr(&file);
+    assert_eq!(
+        (ours.code, ours.stdout_str()),
+        (Some(0), "re:from a file\n".into())
+    );
+    let stdin = args(broker, "plain", &["-t", &req, "-e", &resp, "-s", "-W", "5"]);
+    let ours = Run::prog(Prog::OursRr)
+        .args(&stdin)
+        .stdin(b"from stdin".to_vec())
+        .run();
+    assert_eq!(
+        (ours.code, ours.stdout_str()),
+        (Some(0), "re:from stdin\n".into())
+    );
+}
+
+/// JSON output of the response (`-F %j`, with `--pretty`), properties included; the
+/// timestamps differ between runs and are compared as `"tst":"TST"`.
+#[test]
+fn json_output_matches() {
+    let broker = Broker::shared();
+    let req = unique_topic("rr/jsonreq");
+    let resp = unique_topic("rr/jsonresp");
+    let _responder = Responder::start(broker, &req);
+    let tst = |s: &str| -> String {
+        // "tst":"2026-…+0000" (and --pretty's "tst":<TAB>"…"): the value is one quoted word.
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find("\"tst\":") {
+            out.push_str(&rest[..i + 6]);
+            let t = rest[i + 6..].trim_start_matches('\t');
+            let end = t[1..].find('"').map(|e| e + 2).unwrap_or(t.len());
+            out.push_str("\"TST\"");
+            rest = &t[end..];
+        }
+        out.push_str(rest);
+        out
+    };
+    for extra in [&["-F", "%j"][..], &["-F", "%j", "--pretty"]] {
+        let mut a = vec![
+            "-t",
+            req.as_str(),
+            "-e",
+            resp.as_str(),
+            "-m",
+            "js",
+            "-W",
+            "5",
+        ];
+        a.extend_from_slice(extra);
+        let a = args(broker, "plain", &a);
+        let theirs = mosquitto_rr(&a);
+        let ours = ours_rr(&a);
+        assert_eq!(
+            tst(&normalise_2011(&ours.stdout_str())),
+            tst(&normalise_2011(&theirs.stdout_str())),
+            "{ours}\n{theirs}"
+        );
+        assert_eq!((ours.code, &ours.stderr), (theirs.code, &theirs.stderr));
+        assert!(ours.stdout_str().contains("re:js"), "{ours}");
+    }
+}
