@@ -535,3 +535,23 @@ fn json_output_matches() {
         assert!(ours.stdout_str().contains("re:js"), "{ours}");
     }
 }
+
+/// A refused SUBACK for the response topic: mosquitto_rr prints the reason string
+/// ("Unspecified error" for 0x80), disconnects and exits 0, on MQTT 5 and 3.1.1. (mosquitto
+/// 2.0 never refuses a subscription: the server is tests/common/denying.rs.)
+#[test]
+fn refused_subscription_matches() {
+    let port = denying_server().to_string();
+    for v in ["5", "311"] {
+        for extra in [&["-d"][..], &[], &["--quiet"]] {
+            let mut e = vec!["-h", "127.0.0.1", "-p", &port, "-V", v];
+            e.extend(["-t", "req", "-e", "denied/resp", "-m", "x", "-W", "5"]);
+            e.extend_from_slice(extra);
+            let (ours, _) = same(&strs(&e));
+            assert_eq!(ours.code, Some(0), "{ours}");
+            if extra.is_empty() {
+                assert_eq!(ours.stderr_str(), "Unspecified error\n");
+            }
+        }
+    }
+}

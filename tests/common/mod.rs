@@ -28,10 +28,12 @@
 #![allow(unused_imports)]
 
 pub mod broker;
+pub mod denying;
 pub mod oracle;
 pub mod pki;
 
 pub use broker::{AUTH_PASSWORD, AUTH_USER, Broker, BrokerBuilder, LISTENERS, TlsServer};
+pub use denying::denying_server;
 pub use oracle::{
     Background, Prog, Run, RunOutput, help_line_to_mosquitto, help_line_to_ours, mosquitto_pub,
     mosquitto_rr, mosquitto_sub, normalise_2011, normalise_auto_id, normalise_trace, ours_pub,
