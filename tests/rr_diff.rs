@@ -555,3 +555,25 @@ fn refused_subscription_matches() {
         }
     }
 }
+
+/// The request topic is the response topic: the request itself is the response, through
+/// the whole QoS 1 and QoS 2 flows of both directions (the -d traces interleave them).
+#[test]
+fn request_to_its_own_response_topic_matches() {
+    let broker = Broker::shared();
+    let t = unique_topic("rr/self");
+    for v in ["5", "311"] {
+        for q in ["0", "1", "2"] {
+            let id = format!("rr-self-{v}-{q}-{}", std::process::id());
+            let e = [
+                "-V", v, "-t", &t, "-e", &t, "-m", "hi", "-q", q, "-d", "-W", "5",
+            ];
+            let mut a = args(broker, "plain", &e);
+            if v == "311" {
+                a.extend(["-i".to_string(), id]);
+            }
+            let (ours, _) = same(&a);
+            assert!(ours.stdout_str().ends_with("\nhi\n"), "{ours}");
+        }
+    }
+}
