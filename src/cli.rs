@@ -44,6 +44,7 @@ pub fn main(client: Client) -> ! {
     match client {
         Client::Pub => crate::publish::run(&opts),
         Client::Sub => crate::subscribe::run(&opts),
+        Client::Rr => crate::request::run(&opts),
     }
 }
 

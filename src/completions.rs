@@ -59,13 +59,13 @@ fn value_choices(key: Key) -> &'static [&'static str] {
 }
 
 /// The clap argument for one table row.
-fn arg(spec: &OptSpec) -> Arg {
+fn arg(spec: &OptSpec, client: Client) -> Arg {
     let id = spec
         .long
         .or(spec.short)
         .expect("every option has a spelling")
         .trim_start_matches('-');
-    let mut a = Arg::new(id).help(spec.help);
+    let mut a = Arg::new(id).help(spec.help_for(client));
     if let Some(s) = spec.short {
         a = a.short(s.chars().nth(1).expect("short options are -X"));
     }
@@ -99,13 +99,16 @@ pub fn command(client: Client) -> Command {
     let about = match client {
         Client::Pub => "Publish MQTT messages (drop-in replacement for mosquitto_pub)",
         Client::Sub => "Subscribe to MQTT topics (drop-in replacement for mosquitto_sub)",
+        Client::Rr => {
+            "Send an MQTT request and print the response (drop-in replacement for mosquitto_rr)"
+        }
     };
     OPTIONS.iter().filter(|s| s.clients.includes(client)).fold(
         Command::new(client.name())
             .about(about)
             .disable_help_flag(true)
             .disable_version_flag(true),
-        |cmd, spec| cmd.arg(arg(spec)),
+        |cmd, spec| cmd.arg(arg(spec, client)),
     )
 }
 
@@ -123,7 +126,7 @@ mod tests {
 
     #[test]
     fn every_spelling_is_in_the_command() {
-        for client in [Client::Pub, Client::Sub] {
+        for client in [Client::Pub, Client::Sub, Client::Rr] {
             let cmd = command(client);
             for spec in OPTIONS.iter().filter(|s| s.clients.includes(client)) {
                 let found = cmd.get_arguments().any(|a| {

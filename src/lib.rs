@@ -1,10 +1,11 @@
-//! mqtts: drop-in replacements for mosquitto_pub and mosquitto_sub, built on paho.mqtt.c.
+//! mqtts: drop-in replacements for mosquitto_pub, mosquitto_sub and mosquitto_rr, built on
+//! paho.mqtt.c.
 //!
 //! Data flows one way: `options` (argv + `config_file` + `url`) → `plan` (what to connect
 //! to and how, with `tls`) → `connection` (the paho client) → `trace` (+ `tap`) / `format` (what the
-//! user sees). `publish` and `subscribe` are the two programs' run loops; `exit` holds the
-//! exit codes and `cli` what both binaries' `main` do; `websocket` names a failed WebSocket
-//! upgrade (`--ws`).
+//! user sees). `publish` and `subscribe` are the run loops (`request` makes mqtts-rr of the
+//! latter); `exit` holds the exit codes and `cli` what the binaries' `main` do; `websocket`
+//! names a failed WebSocket upgrade (`--ws`).
 
 pub mod cli;
 pub mod completions;
@@ -16,6 +17,7 @@ pub mod options;
 pub mod password;
 pub mod plan;
 pub mod publish;
+pub mod request;
 pub mod seams;
 pub mod sub_trace;
 pub mod subscribe;

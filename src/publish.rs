@@ -35,7 +35,7 @@ pub fn run(opts: &Options) -> ! {
 }
 
 /// Read `-f`/`-s` input before connecting, as mosquitto does.
-fn load(source: &MessageSource) -> Result<Vec<u8>, Failure> {
+pub fn load(source: &MessageSource) -> Result<Vec<u8>, Failure> {
     match source {
         MessageSource::Message(m) => Ok(m.clone()),
         MessageSource::Null | MessageSource::StdinLine => Ok(Vec::new()),

@@ -154,6 +154,11 @@ impl SubTrace {
         None
     }
 
+    /// mqtts-rr's request to `topic` was handed to paho (its line needs the topic).
+    pub fn publishing(&mut self, topic: &str) {
+        self.clearing(topic);
+    }
+
     /// A `--remove-retained` PUBLISH to `topic` was requested (its line needs the topic).
     pub fn clearing(&mut self, topic: &str) {
         if self.debug.is_some() {
@@ -273,6 +278,14 @@ impl SubTrace {
                     false
                 )
         );
+        if ev.sent && ev.kind == Kind::Publish && ev.msgid == 0 {
+            // A QoS 0 PUBLISH of ours (mqtts-rr's request): mosquitto's library gives it
+            // the next packet id too, and shows it.
+            let mut shown = *ev;
+            shown.msgid = self.last_mid_shown.wrapping_add(1).max(1);
+            self.last_mid_shown = shown.msgid;
+            return shown;
+        }
         if !ours || ev.msgid == 0 {
             return *ev;
         }

@@ -27,6 +27,7 @@ use crate::exit::{self, Failure};
 use crate::format;
 use crate::options::Options;
 use crate::plan::{self, Plan};
+use crate::request::Request;
 use crate::sub_trace::SubTrace;
 use crate::trace::{self, Kind, PacketEvent};
 use paho_mqtt as mqtt;
@@ -36,7 +37,12 @@ use std::time::{Duration, Instant};
 
 /// Run mqtts-sub with parsed options; returns only through `exit_now`.
 pub fn run(opts: &Options) -> ! {
-    let code = match Sub::start(opts) {
+    run_with(opts, None)
+}
+
+/// The run, with mqtts-rr's `request` published once subscribed (see [`crate::request`]).
+pub fn run_with(opts: &Options, request: Option<Request>) -> ! {
+    let code = match Sub::start(opts, request) {
         Ok(mut sub) => sub.run(),
         Err(f) => {
             f.report(opts.quiet);
@@ -72,10 +78,17 @@ struct Sub<'a> {
     deferred: std::collections::VecDeque<Event>,
     /// `--remove-retained` publishes not yet acknowledged (the run ends after them).
     clears: Vec<u64>,
+    /// mqtts-rr: the request to publish once subscribed.
+    request: Option<Request>,
+    /// mqtts-rr: the response was printed (the run ends without a DISCONNECT).
+    answered: bool,
+    /// mqtts-rr with the trace on: the request was handed to paho and its PUBLISH not yet
+    /// traced; later events wait (mosquitto_rr publishes before it reads on).
+    request_unsent: bool,
 }
 
 impl<'a> Sub<'a> {
-    fn start(opts: &'a Options) -> Result<Sub<'a>, Failure> {
+    fn start(opts: &'a Options, request: Option<Request>) -> Result<Sub<'a>, Failure> {
         let plan = Plan::new(opts)?;
         plan.print_warnings(opts.quiet);
         let output =
@@ -83,7 +96,8 @@ impl<'a> Sub<'a> {
         // The packet id of a received message is only in paho's trace, and it is 0 for
         // QoS 0: leave the trace (a formatted line per packet) off unless it shows.
         let need_trace = opts.debug || (opts.qos > 0 && output.needs_mid());
-        let conn = Connection::new(&plan, need_trace, true)?;
+        // mosquitto_rr leaves SIGINT/SIGTERM to their default action.
+        let conn = Connection::new(&plan, need_trace, request.is_none())?;
         let printer = Arc::new(Mutex::new(Printer {
             output,
             count: opts.count,
@@ -116,7 +130,11 @@ impl<'a> Sub<'a> {
             v3,
             opts.topics.clone(),
             opts.qos,
-            sub_options(opts, v3),
+            if request.is_some() {
+                0
+            } else {
+                sub_options(opts, v3)
+            },
         );
         Ok(Sub {
             trace,
@@ -134,6 +152,9 @@ impl<'a> Sub<'a> {
             holding: false,
             deferred: Default::default(),
             clears: Vec::new(),
+            request,
+            answered: false,
+            request_unsent: false,
         })
     }
 
@@ -175,6 +196,10 @@ impl<'a> Sub<'a> {
             }
             Err(f) => {
                 self.packets(seen);
+                let f = match &self.request {
+                    Some(_) => self.rr_connect_failure(f),
+                    None => f,
+                };
                 f.report(self.opts.quiet);
                 return f.code;
             }
@@ -208,10 +233,12 @@ impl<'a> Sub<'a> {
         // Nagle would hold those until SUBACK is acknowledged (~40 ms for `-C 1`).
         crate::connection::quickack::after_next_write();
         let tok = if self.plan.is_v5() {
+            // mosquitto_rr subscribes with options 0 (its -R only drops retained messages).
+            let rr = self.request.is_some();
             let o = mqtt::SubscribeOptions::new(
                 false,
-                self.opts.retain_as_published,
-                if self.opts.no_retained {
+                self.opts.retain_as_published && !rr,
+                if self.opts.no_retained && !rr {
                     mqtt::RetainHandling::DontSendRetained
                 } else {
                     mqtt::RetainHandling::SendRetainedOnSubscribe
@@ -273,6 +300,13 @@ impl Sub<'_> {
                 {
                     self.packet(&p)
                 }
+                Some(Event::Packet(p))
+                    if p.sent && p.kind == Kind::Publish && self.request_unsent =>
+                {
+                    self.request_unsent = false;
+                    self.holding = false;
+                    self.packet(&p)
+                }
                 Some(ev) if self.holding => self.deferred.push_back(ev),
                 // paho sends (and traces) a DISCONNECT of its own when the connection
                 // drops; mosquitto shows none. Ours goes out in `end`.
@@ -287,6 +321,14 @@ impl Sub<'_> {
                 }
                 Some(Event::Message(m)) => self.message(&m),
                 Some(Event::Done(tag, _)) => self.clears.retain(|&t| t != tag),
+                Some(Event::Lost) if self.request.is_some() => {
+                    // mosquitto_rr does not reconnect.
+                    self.release_all();
+                    if !self.opts.quiet {
+                        eprintln!("Error: The connection was lost.");
+                    }
+                    return exit::CONN_LOST;
+                }
                 Some(Event::Lost) => {
                     if let Some(code) = self.reconnect() {
                         return code;
@@ -300,6 +342,8 @@ impl Sub<'_> {
                 {
                     return code;
                 }
+                // mqtts-rr: hold on until the request's PUBLISH is traced.
+                self.holding = self.request_unsent;
             }
             if self.stopping && self.trace.is_idle() && self.clears.is_empty() {
                 return self.end(0, exit::OK, None);
@@ -315,7 +359,10 @@ impl Sub<'_> {
         self.stopping = true;
         let reason = if self.plan.is_v5() { reason } else { 0 };
         let props = plan::properties(self.opts, "disconnect").unwrap_or_default();
-        self.conn.disconnect(reason, props);
+        if !self.answered {
+            // mosquitto_rr ends without a DISCONNECT once the response was printed.
+            self.conn.disconnect(reason, props);
+        }
         // mosquitto reads nothing more once it decided to disconnect: only its own
         // DISCONNECT is shown.
         while let Some(ev) = self.conn.try_next() {
@@ -389,6 +436,7 @@ impl Sub<'_> {
         let mut bytes = Vec::new();
         if p.print(m, mid, &mut bytes) {
             self.stopping = true;
+            self.answered = self.request.is_some();
         }
         self.trace.output(mid, qos, bytes, clear);
         self.flush();
@@ -404,6 +452,9 @@ impl Sub<'_> {
             },
             Err(_) => vec![0x80; self.opts.topics.len()],
         };
+        if self.request.is_some() {
+            return self.rr_subscribed(&codes);
+        }
         if !self.opts.quiet {
             let list: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
             let line = format!(
@@ -486,6 +537,33 @@ impl Sub<'_> {
 }
 
 impl Sub<'_> {
+    /// mqtts-rr's SUBACK: publish the request, or (refused) say why and end with 0.
+    fn rr_subscribed(&mut self, codes: &[i32]) -> Option<i32> {
+        let code = codes.first().copied().unwrap_or(0x80);
+        if code >= 0x80 {
+            if !self.opts.quiet {
+                eprintln!("{}", exit::reason_string(code as u8));
+            }
+            return Some(self.end(0, exit::OK, None));
+        }
+        if let Some(req) = &self.request {
+            self.trace.publishing(&req.topic);
+            let tok = self.conn.client.publish(req.message(&self.plan));
+            self.conn.track_quietly(tok);
+            self.request_unsent = self.traced;
+        }
+        None
+    }
+
+    /// mqtts-rr's connect failure: `-W` before CONNACK is `Timed out` (27) and refusals
+    /// are worded as mosquitto_rr words them.
+    fn rr_connect_failure(&self, f: Failure) -> Failure {
+        if f.code == exit::BEFORE_CONNACK && self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Failure::new(exit::TIMEOUT, "Timed out");
+        }
+        crate::request::refused(f)
+    }
+
     /// `-W` fired while not connected: "Timed out", 27.
     fn timed_out(&mut self) -> i32 {
         let _ = self.out.flush();

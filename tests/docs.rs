@@ -10,7 +10,7 @@ use mqtts::options::{Client, OPTIONS};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-const CLIENTS: [Client; 2] = [Client::Pub, Client::Sub];
+const CLIENTS: [Client; 3] = [Client::Pub, Client::Sub, Client::Rr];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -122,7 +122,6 @@ fn man_pages_have_the_expected_sections() {
         "ENVIRONMENT",
         "EXIT STATUS",
         "EXAMPLES",
-        "COMPATIBILITY WITH MOSQUITTO_PUB AND MOSQUITTO_SUB",
         "SEE ALSO",
     ];
     for client in CLIENTS {
@@ -132,7 +131,11 @@ fn man_pages_have_the_expected_sections() {
             .filter_map(|l| l.strip_prefix(".SH "))
             .map(|t| t.trim_matches('"'))
             .collect();
-        for t in common {
+        let compat = match client {
+            Client::Rr => "COMPATIBILITY WITH MOSQUITTO_RR",
+            _ => "COMPATIBILITY WITH MOSQUITTO_PUB AND MOSQUITTO_SUB",
+        };
+        for t in common.into_iter().chain([compat]) {
             assert!(titles.contains(&t), "{}: no section {t}", client.name());
         }
         if client == Client::Sub {
@@ -172,6 +175,8 @@ fn exit_status_lists_the_exit_codes() {
                 exit::OVERSIZE_PACKET,
             ],
             Client::Sub => vec![exit::OK, exit::GENERAL, exit::TIMEOUT, exit::BEFORE_CONNACK],
+            // mqtts-rr does not reconnect (7) and -W before CONNACK is 27 too.
+            Client::Rr => vec![exit::OK, exit::GENERAL, exit::CONN_LOST, exit::TIMEOUT],
         };
         // One stable code per TLS failure class (src/tls), in both pages.
         use mqtts::tls;
@@ -332,7 +337,7 @@ fn rpm_and_arch_recipes_match_the_crate() {
     // program names, from the same files the .deb ships.
     for recipe in [&spec, &pkgbuild] {
         for needle in [
-            "mqtts-pub mqtts-sub",
+            "mqtts-pub mqtts-sub mqtts-rr",
             "man/$p.1",
             "completions/$p.bash",
             "completions/_$p",

@@ -837,11 +837,12 @@ fn run_helper_handles_timeout_stdin_exit_codes_and_env() {
 
 #[test]
 fn our_binaries_are_built() {
-    for p in [Prog::OursPub, Prog::OursSub] {
+    for p in [Prog::OursPub, Prog::OursSub, Prog::OursRr] {
         assert!(p.path().is_file(), "{}", p.path().display());
         assert_eq!(p.counterpart().counterpart(), p);
     }
     assert_eq!(Prog::OursPub.name(), "mqtts-pub");
+    assert_eq!(Prog::OursRr.counterpart().name(), "mosquitto_rr");
 }
 
 #[test]

@@ -51,7 +51,8 @@ fn prefix() -> Vec<OsString> {
         .collect()
 }
 
-/// A directory holding `mosquitto_pub` and `mosquitto_sub`: symbolic links to our binaries.
+/// A directory holding `mosquitto_pub`, `mosquitto_sub` and `mosquitto_rr`: symbolic links
+/// to our binaries.
 fn link_dir() -> &'static Path {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
@@ -61,6 +62,7 @@ fn link_dir() -> &'static Path {
         for (name, bin) in [
             ("mosquitto_pub", env!("CARGO_BIN_EXE_mqtts-pub")),
             ("mosquitto_sub", env!("CARGO_BIN_EXE_mqtts-sub")),
+            ("mosquitto_rr", env!("CARGO_BIN_EXE_mqtts-rr")),
         ] {
             std::os::unix::fs::symlink(bin, d.join(name)).unwrap();
         }
@@ -91,7 +93,8 @@ fn outcome(prog: &str, out: &Output) -> Outcome {
     let usage_line = stdout.contains(&format!("\nUsage: {prog} "));
     let usage_err = stderr.ends_with("to see usage.\n")
         || stderr.contains("Both topic and message must be supplied")
-        || stderr.contains("makes no sense");
+        || stderr.contains("makes no sense")
+        || stderr.contains("Duplicate response topic");
     if usage_err {
         let stdout = if usage_line {
             "<usage>".to_owned()
@@ -111,7 +114,7 @@ fn mosquitto(case: &Case, dir: &Path) -> Outcome {
     outcome(prog, &run(Path::new(prog), case, dir))
 }
 
-/// Ours, invoked as `mosquitto_pub`/`mosquitto_sub` through a link.
+/// Ours, invoked as `mosquitto_pub`/`mosquitto_sub`/`mosquitto_rr` through a link.
 fn ours(case: &Case, dir: &Path) -> Outcome {
     let prog = case.client.mosquitto_name();
     outcome(prog, &run(&link_dir().join(prog), case, dir))
@@ -128,6 +131,18 @@ fn s(args: &[&str]) -> Case {
     Case {
         client: Client::Sub,
         ..p(args)
+    }
+}
+fn r(args: &[&str]) -> Case {
+    Case {
+        client: Client::Rr,
+        ..p(args)
+    }
+}
+fn rc(cfg: &str, args: &[&str]) -> Case {
+    Case {
+        config: Some(cfg.as_bytes().to_vec()),
+        ..r(args)
     }
 }
 fn pc(cfg: &str, args: &[&str]) -> Case {
@@ -154,7 +169,7 @@ fn raw(client: Client, args: &[&[u8]]) -> Case {
 }
 
 fn cases() -> Vec<Case> {
-    use Client::{Pub, Sub};
+    use Client::{Pub, Rr, Sub};
     let mut v = Vec::new();
     // Missing values, every option that takes one, both programs where it applies.
     for o in options::OPTIONS
@@ -162,7 +177,7 @@ fn cases() -> Vec<Case> {
         .filter(|o| o.mosquitto && o.value.is_some())
     {
         for name in o.short.iter().chain(o.long.iter()) {
-            for c in [Pub, Sub] {
+            for c in [Pub, Sub, Rr] {
                 if o.clients.includes(c) {
                     let mut case = p(&["-t", "a", name]);
                     case.client = c;
@@ -179,6 +194,9 @@ fn cases() -> Vec<Case> {
         }
         if !o.clients.includes(Sub) {
             v.push(s(&["-t", "a", name, "1"]));
+        }
+        if !o.clients.includes(Rr) {
+            v.push(r(&["-t", "a", "-e", "b", "-m", "x", name, "1"]));
         }
     }
     for c in [
@@ -199,7 +217,9 @@ fn cases() -> Vec<Case> {
     ] {
         v.push(p(&["-t", "a", "-m", "b", c, "z"]));
         v.push(s(&["-t", "a", c, "z"]));
+        v.push(r(&["-t", "a", "-e", "b", "-m", "x", c, "z"]));
     }
+    v.extend(rr_cases());
     v.extend([
         // values verbatim, atoi semantics
         p(&["-m", "-n", "-t", "a"]),
@@ -877,4 +897,73 @@ fn names_through_links() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// mosquitto_rr's own checks (client/rr_client.c and the rr branches of client_shared.c).
+/// (`--quiet` with a duplicate response topic exits 1 silently, which this harness cannot
+/// tell from a connection attempt: tests/rr_diff.rs runs it.)
+fn rr_cases() -> Vec<Case> {
+    vec![
+        r(&[]),
+        r(&["-t", "a", "-m", "x"]),
+        r(&["-e", "b", "-m", "x"]),
+        r(&["-t", "a", "-e", "b"]),
+        r(&["-t", "a", "-e", "b", "-n"]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-n"]),
+        r(&["-t", "a", "-e", "b", "-s", "-f", "x"]),
+        r(&["-t", "a", "-e", "b/+", "-m", "x"]),
+        r(&["-t", "a", "-e", "b/#", "-m", "x"]),
+        r(&["-t", "a/#", "-e", "b", "-m", "x"]),
+        r(&["-t", "a", "-e", "b", "-e", "c/+", "-m", "x"]),
+        r(&[
+            "-t",
+            "a",
+            "-e",
+            "b",
+            "-m",
+            "x",
+            "-D",
+            "publish",
+            "response-topic",
+            "c",
+        ]),
+        r(&[
+            "-t",
+            "a",
+            "-e",
+            "b",
+            "-m",
+            "x",
+            "-D",
+            "publish",
+            "correlation-data",
+            "c",
+        ]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-c"]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-c", "-i", "id"]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-c", "-V", "311"]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-x", "-1"]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-W", "0"]),
+        r(&["-t", "a", "-e", "b", "-m", "x", "-F", "%"]),
+        r(&[
+            "-t",
+            "a",
+            "-e",
+            "b",
+            "-m",
+            "x",
+            "-R",
+            "--retain-as-published",
+            "-N",
+            "-v",
+        ]),
+        r(&["-L", "mqtt://h/t/+", "-e", "b", "-m", "x"]),
+        r(&["-L", "mqtt://h/t", "-e", "b", "-m", "x"]),
+        r(&["--help"]),
+        r(&["--version"]),
+        rc("-e b\n", &["-t", "a", "-m", "x"]),
+        rc("-t a\n-e b\n", &["-m", "x"]),
+        rc("-e b/#\n", &["-t", "a", "-m", "x"]),
+        rc("-C 2\n", &["-t", "a", "-e", "b", "-m", "x"]),
+    ]
 }

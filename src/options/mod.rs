@@ -34,6 +34,8 @@ pub use values::{
 pub enum Client {
     Pub,
     Sub,
+    /// mqtts-rr: request/response (mosquitto_rr).
+    Rr,
 }
 
 impl Client {
@@ -42,6 +44,7 @@ impl Client {
         match self {
             Client::Pub => "mosquitto_pub",
             Client::Sub => "mosquitto_sub",
+            Client::Rr => "mosquitto_rr",
         }
     }
     /// Our program's real name (`--version`, man page, config file); messages use the
@@ -50,6 +53,7 @@ impl Client {
         match self {
             Client::Pub => "mqtts-pub",
             Client::Sub => "mqtts-sub",
+            Client::Rr => "mqtts-rr",
         }
     }
 }
@@ -199,6 +203,10 @@ pub struct Options {
     pub pw_file: Option<String>,
     /// `--topic-separator` (pub `-l`): each line is TOPIC SEP PAYLOAD.
     pub topic_separator: Option<Vec<u8>>,
+
+    // rr
+    /// `-e`: where the response is expected (rr: `topics` holds the request topic).
+    pub response_topic: Option<String>,
 }
 
 /// A password: used like a `String`, but `{:?}` never shows it (so printing `Options`

@@ -75,6 +75,7 @@ struct State {
     retain_as_published: bool,
     pw_file: Option<String>,
     topic_separator: Option<Vec<u8>>,
+    response_topic: Option<String>,
 }
 
 impl State {
@@ -88,7 +89,12 @@ impl State {
             id_prefix: None,
             keepalive: 60,
             clean_session: true,
-            protocol: Protocol::V311,
+            // mosquitto_rr defaults to MQTT v5 and stops after one message.
+            protocol: if client == Client::Rr {
+                Protocol::V5
+            } else {
+                Protocol::V311
+            },
             qos: 0,
             username: None,
             password: None,
@@ -115,7 +121,7 @@ impl State {
             repeat_delay: Duration::ZERO,
             filter_out: Vec::new(),
             unsubscribe: Vec::new(),
-            count: None,
+            count: (client == Client::Rr).then_some(1),
             timeout: None,
             no_retained: false,
             exit_after_sub: false,
@@ -129,6 +135,7 @@ impl State {
             retain_as_published: false,
             pw_file: None,
             topic_separator: None,
+            response_topic: None,
         }
     }
 
@@ -145,7 +152,7 @@ impl State {
         }
         let t = lossy(topic);
         match self.client {
-            Client::Pub => {
+            Client::Pub | Client::Rr => {
                 if !pub_topic_ok(topic) {
                     return Err(err(format!(
                         "Error: Invalid publish topic '{t}', does it contain '+' or '#'?\n"
@@ -364,6 +371,18 @@ impl State {
                 Key::RetainedOnly => self.retained_only = true,
                 Key::StdinFile => self.set_message(MessageSource::StdinFile)?,
                 Key::Topic => self.add_topic(v, "-t")?,
+                Key::ResponseTopic => {
+                    if !valid_mqtt_utf8(v) {
+                        return Err(err("Error: Malformed UTF-8 in -e argument.\n\n"));
+                    }
+                    if !pub_topic_ok(v) {
+                        return Err(err(format!(
+                            "Error: Invalid response topic '{}', does it contain '+' or '#'?\n",
+                            lossy(v)
+                        )));
+                    }
+                    self.response_topic = Some(lossy(v));
+                }
                 Key::FilterOut | Key::Unsubscribe => {
                     let (label, what) = if spec.key == Key::FilterOut {
                         ("-T", "filter")
@@ -651,6 +670,7 @@ impl State {
         let tls = std::mem::take(&mut self.tls);
         let client = self.client;
         self.pub_topic.get_or_insert_with(String::new);
+        self.response_topic.get_or_insert_with(String::new);
         if self.sub_topics.is_empty() {
             self.sub_topics.push(String::new());
         }
@@ -668,10 +688,12 @@ impl State {
 pub fn defaults(client: Client) -> Options {
     let mut st = State::new(client);
     st.pub_topic = Some(String::new());
+    st.response_topic = Some(String::new());
     st.sub_topics.push(String::new());
     st.message = Some(MessageSource::Null);
     let mut o = st.finish().expect("defaults pass the checks");
     o.topics.clear();
     o.message = None;
+    o.response_topic = None;
     o
 }

@@ -3,12 +3,18 @@
 
 use super::Client;
 
-/// Which of our two programs accept an option.
+/// Which of our programs accept an option (`Both` = every program, rr included).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Clients {
     Both,
     Pub,
     Sub,
+    /// mqtts-pub and mqtts-rr (the request's message).
+    PubRr,
+    /// mqtts-sub and mqtts-rr (the response's output).
+    SubRr,
+    /// mqtts-rr only.
+    Rr,
 }
 
 impl Clients {
@@ -17,6 +23,9 @@ impl Clients {
             Clients::Both => true,
             Clients::Pub => c == Client::Pub,
             Clients::Sub => c == Client::Sub,
+            Clients::PubRr => c != Client::Sub,
+            Clients::SubRr => c != Client::Pub,
+            Clients::Rr => c == Client::Rr,
         }
     }
 }
@@ -81,6 +90,7 @@ pub enum Key {
     ProtocolVersion,
     Verbose,
     Version,
+    ResponseTopic,
     Timeout,
     WillPayload,
     WillQos,
@@ -120,6 +130,16 @@ pub struct OptSpec {
 }
 
 impl OptSpec {
+    /// The help text as `client` shows it (mqtts-rr defaults to MQTT v5, as mosquitto_rr).
+    pub fn help_for(&self, client: Client) -> &'static str {
+        match (client, self.key) {
+            (Client::Rr, Key::ProtocolVersion) => {
+                "MQTT version: mqttv5 (default), mqttv311 or mqttv31"
+            }
+            _ => self.help,
+        }
+    }
+
     /// The name mosquitto uses in its "argument given but" messages.
     pub fn label(&self) -> &'static str {
         if self.key == Key::ProtocolVersion {
@@ -169,15 +189,15 @@ const fn ext(
     }
 }
 
-use Clients::{Both, Pub as P, Sub as S};
+use Clients::{Both, Pub as P, PubRr as PR, Rr as R, Sub as S, SubRr as SR};
 
-/// Every option of mqtts-pub and mqtts-sub: spellings, value, owning programs, help.
+/// Every option of mqtts-pub, mqtts-sub and mqtts-rr: spellings, value, owning programs, help.
 ///
 /// This table is the single source of truth: the parser looks options up here (exact
 /// whole-word match, no abbreviations), `usage()` prints it, completions are generated from
 /// it and the man pages are checked against it. Rows with `mosquitto: false` are mqtts
-/// extensions. Options mosquitto 2.0 does not have (`-o`, `-e`, `-S`, …) are absent
-/// and therefore rejected as unknown, as mosquitto_pub/mosquitto_sub 2.0 reject them.
+/// extensions. Options mosquitto 2.0 does not have (`-o`, `-S`, …) are absent
+/// and therefore rejected as unknown, as mosquitto's clients 2.0 reject them.
 pub static OPTIONS: &[OptSpec] = &[
     o(
         Key::BindAddress,
@@ -261,6 +281,15 @@ pub static OPTIONS: &[OptSpec] = &[
         "add an MQTT v5 property to a packet (switches to MQTT v5)",
     ),
     o(
+        Key::ResponseTopic,
+        Some("-e"),
+        None,
+        Some("topic"),
+        R,
+        "no response topic specified",
+        "topic to subscribe to for the response (mqtts-rr)",
+    ),
+    o(
         Key::ExitAfterSub,
         Some("-E"),
         None,
@@ -274,7 +303,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-f"),
         Some("--file"),
         Some("file"),
-        P,
+        PR,
         "no file specified",
         "send the contents of a file as the message",
     ),
@@ -283,7 +312,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-F"),
         None,
         Some("format"),
-        S,
+        SR,
         "no format specified",
         "print messages with a format string (% fields, @ times, \\ escapes)",
     ),
@@ -382,7 +411,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-m"),
         Some("--message"),
         Some("message"),
-        P,
+        PR,
         "no message specified",
         "send this message",
     ),
@@ -409,7 +438,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-n"),
         Some("--null-message"),
         None,
-        P,
+        PR,
         "",
         "send a zero-length message",
     ),
@@ -418,7 +447,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-N"),
         None,
         None,
-        S,
+        SR,
         "",
         "do not add a newline after each printed message",
     ),
@@ -436,7 +465,7 @@ pub static OPTIONS: &[OptSpec] = &[
         None,
         Some("--pretty"),
         None,
-        S,
+        SR,
         "",
         "indent the JSON of %j and %J",
     ),
@@ -508,7 +537,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-R"),
         None,
         None,
-        S,
+        SR,
         "",
         "do not print retained messages",
     ),
@@ -553,7 +582,7 @@ pub static OPTIONS: &[OptSpec] = &[
         None,
         Some("--retain-as-published"),
         None,
-        S,
+        SR,
         "",
         "keep the retain flag of forwarded messages (MQTT v5)",
     ),
@@ -571,7 +600,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-s"),
         Some("--stdin-file"),
         None,
-        P,
+        PR,
         "",
         "send all of stdin as one message",
     ),
@@ -679,7 +708,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-v"),
         Some("--verbose"),
         None,
-        S,
+        SR,
         "",
         "print the topic before each message",
     ),
@@ -697,7 +726,7 @@ pub static OPTIONS: &[OptSpec] = &[
         Some("-W"),
         None,
         Some("seconds"),
-        S,
+        SR,
         "no timeout specified",
         "give up after this many seconds",
     ),
@@ -847,6 +876,10 @@ pub fn usage(client: Client, name: &str) -> String {
             "subscribe to MQTT topics and print the messages that arrive",
             "{-t filter ... | -L url} [options]",
         ),
+        Client::Rr => (
+            "publish a request and print the first response that arrives",
+            "{-t topic | -L url} -e response-topic {-m message | -f file | -s | -n} [options]",
+        ),
     };
     let real = format!("{} {}", client.name(), env!("CARGO_PKG_VERSION"));
     let title = if name == client.name() {
@@ -871,7 +904,7 @@ pub fn usage(client: Client, name: &str) -> String {
                 left.push(' ');
                 left.push_str(v);
             }
-            (left, s.help)
+            (left, s.help_for(client))
         })
         .collect();
     let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0).min(34);

@@ -440,7 +440,7 @@ fn table_and_usage() {
             "{s:?}"
         );
         let name = s.short.or(s.long).unwrap();
-        for c in [Client::Pub, Client::Sub] {
+        for c in [Client::Pub, Client::Sub, Client::Rr] {
             let listed = usage(c, c.name()).lines().any(|l| {
                 l.strip_prefix(' ')
                     .and_then(|l| l.strip_prefix(name))
@@ -449,7 +449,8 @@ fn table_and_usage() {
             assert_eq!(listed, s.clients.includes(c), "{name} {c:?}");
         }
     }
-    assert!(lookup(b"-o").is_none() && lookup(b"-e").is_none() && lookup(b"-S").is_none());
+    assert!(lookup(b"-o").is_none() && lookup(b"-S").is_none());
+    assert!(lookup(b"-e").is_some_and(|s| s.clients == Clients::Rr));
     assert_eq!(
         help_line("mqtts-sub"),
         "\nUse 'mqtts-sub --help' to see usage.\n"
@@ -522,5 +523,79 @@ fn option_set_checks_follow_mosquitto() {
     assert_eq!(
         c(&["--quiet", "-t", "a", "-n", "--tls-version", "x"]),
         Err(String::new())
+    );
+}
+
+/// mosquitto_rr's option set (client_shared.c's per-client guards) and defaults.
+#[test]
+fn rr_options_follow_mosquitto_rr() {
+    let base = ["-t", "req", "-e", "resp", "-m", "x"];
+    let with = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend_from_slice(extra);
+        run(Client::Rr, &a)
+    };
+    for unknown in [
+        "-l",
+        "-r",
+        "-C",
+        "-E",
+        "-T",
+        "-U",
+        "--repeat",
+        "--repeat-delay",
+    ] {
+        let e = with(&[unknown, "1"]).unwrap_err();
+        assert_eq!(e.message, format!("Error: Unknown option '{unknown}'.\n"));
+    }
+    for unknown in ["--retained-only", "--remove-retained", "--random-filter"] {
+        assert!(with(&[unknown, "50"]).is_err(), "{unknown}");
+    }
+    for accepted in [
+        &["-F", "%p"][..],
+        &["-N"],
+        &["-v"],
+        &["--pretty"],
+        &["-R"],
+        &["--retain-as-published"],
+        &["-W", "3"],
+    ] {
+        assert!(with(accepted).is_ok(), "{accepted:?}");
+    }
+    let o = ok(Client::Rr, &base);
+    assert_eq!(o.protocol, Protocol::V5);
+    assert_eq!(o.count, Some(1));
+    assert_eq!(o.topics, vec!["req".to_string()]);
+    assert_eq!(o.response_topic.as_deref(), Some("resp"));
+    assert_eq!(
+        ok(Client::Rr, &[&base[..], &["-V", "311"]].concat()).protocol,
+        Protocol::V311
+    );
+    let missing = "Error: All of topic, message, and response topic must be supplied.\n";
+    for a in [
+        &["-t", "a", "-m", "x"][..],
+        &["-e", "a", "-m", "x"],
+        &["-t", "a", "-e", "b"],
+    ] {
+        let e = run(Client::Rr, a).unwrap_err();
+        assert_eq!((e.message.as_str(), e.help_line), (missing, true));
+    }
+    let e = with(&["-D", "publish", "response-topic", "x"]).unwrap_err();
+    assert_eq!(
+        (e.message.as_str(), e.help_line),
+        (
+            "Error in PUBLISH properties: Duplicate response topic.\n",
+            false
+        )
+    );
+    let e = run(Client::Rr, &["-t", "a", "-e", "r/#", "-m", "x"]).unwrap_err();
+    assert_eq!(
+        e.message,
+        "Error: Invalid response topic 'r/#', does it contain '+' or '#'?\n"
+    );
+    assert!(run(Client::Pub, &["-e", "x"]).is_err() && run(Client::Sub, &["-e", "x"]).is_err());
+    assert_eq!(
+        help_line(Client::Rr.name()),
+        "\nUse 'mqtts-rr --help' to see usage.\n"
     );
 }

@@ -30,15 +30,17 @@
 #![allow(unused_imports)]
 
 pub mod broker;
+pub mod denying;
 pub mod oracle;
 pub mod pki;
 pub mod rumqttd;
 
 pub use broker::{AUTH_PASSWORD, AUTH_USER, Broker, BrokerBuilder, LISTENERS, TlsServer};
+pub use denying::denying_server;
 pub use oracle::{
     Background, Prog, Run, RunOutput, help_line_to_mosquitto, help_line_to_ours, mosquitto_pub,
-    mosquitto_sub, normalise_2011, normalise_auto_id, normalise_trace, ours_pub, ours_sub, run,
-    start_subscriber, start_subscriber_with, strs,
+    mosquitto_rr, mosquitto_sub, normalise_2011, normalise_auto_id, normalise_trace, ours_pub,
+    ours_rr, ours_sub, run, start_subscriber, start_subscriber_with, strs,
 };
 pub use pki::{KEY_PASSWORD, P12_PASSWORD, Pki, pki};
 pub use rumqttd::Rumqttd;

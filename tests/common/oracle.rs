@@ -1,4 +1,4 @@
-//! Running the oracle (mosquitto_pub / mosquitto_sub) and our binaries, and comparing outputs.
+//! Running the oracle (mosquitto_pub / mosquitto_sub / mosquitto_rr) and our binaries, and comparing outputs.
 //!
 //! * [`run`] / [`Run`]: run a program with args, optional stdin bytes and a hard timeout (killed
 //!   on expiry, reported in [`RunOutput::timed_out`]). By default `XDG_CONFIG_HOME` points at an
@@ -29,13 +29,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long [`start_subscriber`] waits for the SUBACK.
 pub const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The four programs under comparison.
+/// The programs under comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prog {
     MosquittoPub,
     MosquittoSub,
+    MosquittoRr,
     OursPub,
     OursSub,
+    OursRr,
 }
 
 impl Prog {
@@ -44,8 +46,10 @@ impl Prog {
         match self {
             Prog::MosquittoPub => PathBuf::from("mosquitto_pub"),
             Prog::MosquittoSub => PathBuf::from("mosquitto_sub"),
+            Prog::MosquittoRr => PathBuf::from("mosquitto_rr"),
             Prog::OursPub => PathBuf::from(env!("CARGO_BIN_EXE_mqtts-pub")),
             Prog::OursSub => PathBuf::from(env!("CARGO_BIN_EXE_mqtts-sub")),
+            Prog::OursRr => PathBuf::from(env!("CARGO_BIN_EXE_mqtts-rr")),
         }
     }
 
@@ -54,8 +58,10 @@ impl Prog {
         match self {
             Prog::MosquittoPub => "mosquitto_pub",
             Prog::MosquittoSub => "mosquitto_sub",
+            Prog::MosquittoRr => "mosquitto_rr",
             Prog::OursPub => "mqtts-pub",
             Prog::OursSub => "mqtts-sub",
+            Prog::OursRr => "mqtts-rr",
         }
     }
 
@@ -64,8 +70,10 @@ impl Prog {
         match self {
             Prog::MosquittoPub => Prog::OursPub,
             Prog::MosquittoSub => Prog::OursSub,
+            Prog::MosquittoRr => Prog::OursRr,
             Prog::OursPub => Prog::MosquittoPub,
             Prog::OursSub => Prog::MosquittoSub,
+            Prog::OursRr => Prog::MosquittoRr,
         }
     }
 }
@@ -373,6 +381,14 @@ pub fn ours_pub<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> RunOutpu
 
 pub fn ours_sub<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> RunOutput {
     Run::prog(Prog::OursSub).args(args).run()
+}
+
+pub fn mosquitto_rr<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> RunOutput {
+    Run::prog(Prog::MosquittoRr).args(args).run()
+}
+
+pub fn ours_rr<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> RunOutput {
+    Run::prog(Prog::OursRr).args(args).run()
 }
 
 /// `["a", "b"]` → `vec!["a".to_string(), "b".to_string()]`, to extend `broker.client_args(…)`.
@@ -729,10 +745,12 @@ pub fn normalise_trace(text: &str) -> String {
 pub fn help_line_to_ours(text: &str) -> String {
     text.replace("Use 'mosquitto_pub --help'", "Use 'mqtts-pub --help'")
         .replace("Use 'mosquitto_sub --help'", "Use 'mqtts-sub --help'")
+        .replace("Use 'mosquitto_rr --help'", "Use 'mqtts-rr --help'")
 }
 
 /// The reverse of [`help_line_to_ours`].
 pub fn help_line_to_mosquitto(text: &str) -> String {
     text.replace("Use 'mqtts-pub --help'", "Use 'mosquitto_pub --help'")
         .replace("Use 'mqtts-sub --help'", "Use 'mosquitto_sub --help'")
+        .replace("Use 'mqtts-rr --help'", "Use 'mosquitto_rr --help'")
 }

@@ -99,6 +99,29 @@ impl State {
                     });
                 }
             }
+            Client::Rr => {
+                if self.pub_topic.is_none()
+                    || self.message.is_none()
+                    || self.response_topic.is_none()
+                {
+                    return Err(err(
+                        "Error: All of topic, message, and response topic must be supplied.\n",
+                    ));
+                }
+                // mosquitto_rr adds the Response Topic itself: one from -D is a duplicate.
+                if self
+                    .properties
+                    .iter()
+                    .any(|p| p.command == "publish" && p.id == 8)
+                {
+                    return Err(UsageError {
+                        help_line: false,
+                        ..self.quiet_err(
+                            "Error in PUBLISH properties: Duplicate response topic.\n".into(),
+                        )
+                    });
+                }
+            }
             Client::Sub => {
                 if self.no_retained && self.retained_only {
                     return Err(UsageError {
@@ -116,7 +139,7 @@ impl State {
             p => (None, Some(p)),
         };
         let topics = match self.client {
-            Client::Pub => self.pub_topic.into_iter().collect(),
+            Client::Pub | Client::Rr => self.pub_topic.into_iter().collect(),
             Client::Sub => self.sub_topics,
         };
         let s = |o: Option<Vec<u8>>| o.map(|b| lossy(&b));
@@ -178,6 +201,7 @@ impl State {
             retain_as_published: self.retain_as_published,
             pw_file: self.pw_file,
             topic_separator: self.topic_separator,
+            response_topic: self.response_topic,
         })
     }
 
