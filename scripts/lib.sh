@@ -48,6 +48,18 @@ mqtts_ensure_deps() {
     exit 1
   fi
   mqtts_ensure_rumqttd
+  mqtts_ensure_ip6_localhost
+}
+
+# Debian's /etc/hosts names ::1 ip6-localhost; some containers leave the line out.
+# mosquitto's own client test 03-publish-socks (scripts/mosquitto-client-tests) connects
+# to that name through the proxy. As root, add Debian's line when the name is missing.
+mqtts_ensure_ip6_localhost() {
+  getent hosts ip6-localhost >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && [ -w /etc/hosts ]; then
+    echo "Adding Debian's '::1 ip6-localhost ip6-loopback' line to /etc/hosts" >&2
+    echo "::1 ip6-localhost ip6-loopback" >> /etc/hosts
+  fi
 }
 
 # rumqttd from crates.io, for the WebSocket tests (tests/websockets.rs): Debian's mosquitto
