@@ -19,7 +19,10 @@
 //! One stable code per failure class. mosquitto's code is kept where mosquitto's is
 //! deterministic (1 for file/option problems and refused/unreachable/DNS, 7 for plain
 //! MQTT to a TLS port); the TLS handshake classes, where mosquitto exits 1 or 14 at
-//! random, get their own codes in 80–86 (clear of CONNACK codes 1–5 and 128–162).
+//! random, get their own codes in 80–88 (clear of CONNACK codes 1–5 and 128–162). The
+//! other classes mqtts adds are `websocket`'s 89 and 90 and the `--proxy` codes of
+//! `connection::socks` (3, 4, 7, 11, 14, 16: mosquitto's); the man pages' EXIT STATUS
+//! tables list them all.
 //!
 //! | Class | Constant | Code |
 //! |---|---|---|
