@@ -20,6 +20,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
+pub mod dead_write;
 pub mod quickack;
 
 /// Most requests the run loops may have outstanding in paho at once.

@@ -14,8 +14,9 @@
 //! | [`connect`] | connect its socket to the broker | [`crate::tap::watch`]: this is paho's socket; `bind::before_connect`: bind to `-A` | `-d` packet facts; `-A` |
 //! | [`recv`] | read MQTT bytes (TCP) | [`crate::tap::feed`] | `-d`: v5 ack reason codes, DUP flag |
 //! | [`SSL_read`] | read MQTT bytes (TLS) | [`crate::tap::feed`] | as `recv` |
-//! | [`writev`] | write MQTT packets (TCP) | [`crate::connection::quickack::written`] | no 40 ms delayed-ACK wait |
-//! | [`SSL_write`] | write MQTT packets (TLS) | [`crate::connection::quickack::written`] | as `writev` |
+//! | [`writev`] | write MQTT packets (TCP) | [`crate::connection::quickack::written`]; [`crate::connection::dead_write::writev`] | no 40 ms delayed-ACK wait; no double free when the connection dies mid-write |
+//! | [`SSL_write`] | write MQTT packets (TLS) | as `writev`; [`crate::connection::dead_write::ssl_write_failed`] | as `writev` |
+//! | [`SSL_get_error`] | classify a failed TLS call | [`crate::connection::dead_write::ssl_get_error`] | a write to a dead TLS connection is "want write" (as `writev`) |
 //! | [`SSL_connect`] | run the TLS handshake | [`crate::tls::peer::look`] on success | broker-certificate expiry warning |
 //! | [`SSL_CTX_set_msg_callback`] | install a debug callback | nothing is installed | ~10% of the CPU a received message costs |
 //!
@@ -148,7 +149,7 @@ pub unsafe extern "C" fn writev(
     // SAFETY: the real system call with the caller's arguments.
     let n = unsafe { libc::syscall(libc::SYS_writev, fd, iov, cnt) } as libc::ssize_t;
     crate::connection::quickack::written(fd, n);
-    n
+    crate::connection::dead_write::writev(n)
 }
 
 /// `SSL_write`: libssl's, then the quick-ACK check.
@@ -170,7 +171,30 @@ pub unsafe extern "C" fn SSL_write(
     if crate::connection::quickack::armed() {
         crate::connection::quickack::written(ssl_fd(ssl), n as isize);
     }
+    crate::connection::dead_write::ssl_write_failed(n, || {
+        // SAFETY: libssl's own classification of the call just made on `ssl`.
+        real!(c"SSL_get_error", G).map_or(0, |g| unsafe { g(ssl, n) })
+    });
     n
+}
+
+/// libssl's `SSL_get_error`.
+type G = unsafe extern "C" fn(*const openssl_sys::SSL, libc::c_int) -> libc::c_int;
+
+/// `SSL_get_error`: libssl's, unless the `SSL_write` just before on this thread failed on
+/// a dead connection (see [`crate::connection::dead_write`]).
+///
+/// # Safety
+/// The contract of `SSL_get_error`: a valid `ssl`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_get_error(
+    ssl: *const openssl_sys::SSL,
+    ret: libc::c_int,
+) -> libc::c_int {
+    crate::connection::dead_write::ssl_get_error(|| {
+        // SAFETY: the caller's arguments, passed on unchanged.
+        real!(c"SSL_get_error", G).map_or(openssl_sys::SSL_ERROR_SSL, |g| unsafe { g(ssl, ret) })
+    })
 }
 
 /// `SSL_connect`: libssl's handshake, then a look at the broker's certificate on success.
