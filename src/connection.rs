@@ -284,12 +284,13 @@ impl Connection {
         &mut self,
         plan: &Plan,
         deadline: Option<Instant>,
+        pub_style: bool,
     ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
         let _quickack = quickack::arm(plan.tls.is_some());
         let tok = self.client.reconnect();
         keep_if_unix(plan, &tok);
         let tag = self.track(tok);
-        self.await_done(tag, deadline, plan, false)
+        self.await_done(tag, deadline, plan, pub_style)
     }
 
     fn await_done(
@@ -339,6 +340,9 @@ impl Connection {
                     connack = !p.sent && p.kind == trace::Kind::Connack;
                     seen.push(p);
                 }
+                // Another request finished meanwhile (publishes that failed with the
+                // connection a reconnect replaces): its result is taken already, keep it.
+                Some(ev @ Event::Done(..)) => self.stash.borrow_mut().push_back(ev),
                 Some(_) => {}
             }
         }

@@ -13,6 +13,8 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
+mod reconnect;
+
 /// Largest MQTT payload (mosquitto's limit).
 const MAX_PAYLOAD: usize = 268_435_455;
 /// MQTT v5 property identifier of Topic Alias.
@@ -170,6 +172,8 @@ struct Outstanding {
     /// The packet identifier mosquitto (and paho) give it: 1, 2, … per connection.
     mid: u16,
     bytes: usize,
+    /// Kept to publish it again if it ends without the broker's answer (`-l`: reconnect).
+    msg: Option<mqtt::Message>,
 }
 
 /// Publishes handed to the connection and not yet completed, oldest first.
@@ -183,43 +187,56 @@ struct Pending {
     sent: u64,
     /// Publishes that ended without the broker's confirmation (connection gone).
     failed: u64,
+    /// Kept messages that ended without the broker's answer: published again once
+    /// connected (see [`recover`]).
+    retry: Vec<mqtt::Message>,
+    /// Publishes handed in again after a reconnect (counted in `sent` too).
+    resent: u64,
     /// Completions are not reported one by one (see [`Connection::track_quietly`]): they
     /// are reaped in hand-in order by [`sweep`].
     quiet: bool,
 }
 
 impl Pending {
-    fn add(&mut self, tag: u64, bytes: usize) {
+    fn add(&mut self, tag: u64, bytes: usize, msg: Option<mqtt::Message>) {
         self.sent += 1;
         // paho numbers outgoing packets 1..=65535 and wraps, like mosquitto's mid counter.
         let mid = ((self.sent - 1) % 65535 + 1) as u16;
-        self.queue.push_back(Outstanding { tag, mid, bytes });
+        self.queue.push_back(Outstanding {
+            tag,
+            mid,
+            bytes,
+            msg,
+        });
         self.bytes += bytes;
         abort_guard::SENT.store(self.sent, Ordering::Relaxed);
     }
 
-    fn complete(&mut self, tag: u64) -> u16 {
+    /// Take the publish `tag` out (it finished).
+    fn take(&mut self, tag: u64) -> Option<Outstanding> {
         let i = if self.queue.front().map(|o| o.tag) == Some(tag) {
             0
         } else {
-            match self.queue.iter().position(|o| o.tag == tag) {
-                Some(i) => i,
-                None => return 0,
-            }
+            self.queue.iter().position(|o| o.tag == tag)?
         };
-        let o = self.queue.remove(i).expect("index in range");
+        let o = self.queue.remove(i)?;
         self.bytes -= o.bytes;
         abort_guard::DONE.fetch_add(1, Ordering::Relaxed);
-        o.mid
+        Some(o)
+    }
+
+    #[cfg(test)]
+    fn complete(&mut self, tag: u64) -> u16 {
+        self.take(tag).map_or(0, |o| o.mid)
     }
 
     fn len(&self) -> usize {
         self.queue.len()
     }
 
-    /// Sent but not confirmed (still outstanding, or failed).
+    /// Sent but not confirmed (still outstanding, waiting to be sent again, or failed).
     fn unconfirmed(&self) -> u64 {
-        self.queue.len() as u64 + self.failed
+        self.queue.len() as u64 + self.retry.len() as u64 + self.failed
     }
 }
 
@@ -310,6 +327,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
             &make,
             window,
             limit,
+            &plan,
             opts.quiet,
         )
     } else {
@@ -471,7 +489,7 @@ fn repeat_loop(
             return Ok(());
         }
         let tag = conn.track(conn.client.publish(m));
-        pending.add(tag, bytes);
+        pending.add(tag, bytes, None);
         wait_until(conn, tr, pending, 0, opts.quiet).map_err(|()| lost(pending))?;
     }
     Ok(())
@@ -535,9 +553,14 @@ fn finish(
     r: Outcome,
     quiet: bool,
 ) -> Result<(), ()> {
-    let mid = pending.complete(tag);
-    if done(tr, mid, r, quiet).is_err() {
-        pending.failed += 1;
+    let Some(o) = pending.take(tag) else {
+        return Ok(());
+    };
+    if done(tr, o.mid, r, quiet).is_err() {
+        match o.msg {
+            Some(m) => pending.retry.push(m),
+            None => pending.failed += 1,
+        }
         return Err(());
     }
     Ok(())
@@ -682,8 +705,10 @@ fn line_window(qos: u8, max_inflight: u32) -> usize {
 ///
 /// Memory stays bounded: at most `window` publishes (and `WINDOW_BYTES` of payload,
 /// but always at least one) are outstanding, and the reader holds a few batches of lines more.
-/// While waiting for input the connection is still watched, so a lost connection ends
-/// the run even when no line comes.
+/// While waiting for input the connection is still watched. A lost connection is
+/// reconnected (see [`reconnect::recover`]): input waits meanwhile, and the lines that
+/// were not confirmed are published again.
+#[allow(clippy::too_many_arguments)]
 fn line_loop(
     conn: &mut Connection,
     tr: &mut Tracer,
@@ -691,6 +716,7 @@ fn line_loop(
     make: &dyn Fn(Vec<u8>) -> mqtt::Message,
     window: usize,
     limit: Limit,
+    plan: &Plan,
     quiet: bool,
 ) -> Result<(), Failure> {
     abort_guard::LINES.store(true, Ordering::Relaxed);
@@ -709,7 +735,9 @@ fn line_loop(
     loop {
         // Render what has happened meanwhile.
         while let Some(ev) = conn.try_next() {
-            handle(conn, ev, tr, pending, quiet).map_err(|()| gone(conn, pending))?;
+            if handle(conn, ev, tr, pending, quiet).is_err() {
+                reconnect::recover(conn, tr, pending, plan, quiet)?;
+            }
         }
         let line = match lines.next() {
             Some(line) => line,
@@ -725,67 +753,38 @@ fn line_loop(
         };
         // Keep the window bounded before handing in one more.
         if pending.len() >= window {
-            wait_until(conn, tr, pending, refill, quiet).map_err(|()| gone(conn, pending))?;
+            while wait_until(conn, tr, pending, refill, quiet).is_err() {
+                reconnect::recover(conn, tr, pending, plan, quiet)?;
+            }
         }
         while pending.len() > 0 && pending.bytes + line.len() > WINDOW_BYTES {
             let left = pending.len() - 1;
-            wait_until(conn, tr, pending, left, quiet).map_err(|()| gone(conn, pending))?;
+            if wait_until(conn, tr, pending, left, quiet).is_err() {
+                reconnect::recover(conn, tr, pending, plan, quiet)?;
+            }
         }
         let bytes = line.len();
         let m = make(line);
         if limit.too_big_for_broker(&m) {
             // mosquitto_pub ends at once with this error (25, MOSQ_ERR_OVERSIZE_PACKET);
             // the lines before it are confirmed first.
-            wait_until(conn, tr, pending, 0, quiet).map_err(|()| gone(conn, pending))?;
+            while wait_until(conn, tr, pending, 0, quiet).is_err() {
+                reconnect::recover(conn, tr, pending, plan, quiet)?;
+            }
             return Err(Failure::new(exit::OVERSIZE_PACKET, OVERSIZE));
         }
-        let token = conn.client.publish(m);
+        let token = conn.client.publish(m.clone());
         let tag = if pending.quiet {
             conn.track_quietly(token)
         } else {
             conn.track(token)
         };
-        pending.add(tag, bytes);
+        pending.add(tag, bytes, Some(m));
     }
-    wait_until(conn, tr, pending, 0, quiet).map_err(|()| gone(conn, pending))
-}
-
-/// [`lost_lines`] once what finished meanwhile is counted (quiet publishes).
-fn gone(conn: &Connection, pending: &mut Pending) -> Failure {
-    if pending.quiet {
-        let tags: Vec<u64> = pending.queue.iter().map(|o| o.tag).collect();
-        for tag in tags {
-            match conn.take_done(tag) {
-                Some(Ok(_) | Err(mqtt::Error::ReasonCode(..))) => {
-                    pending.complete(tag);
-                }
-                Some(Err(_)) => {
-                    pending.complete(tag);
-                    pending.failed += 1;
-                }
-                None => {}
-            }
-        }
+    while wait_until(conn, tr, pending, 0, quiet).is_err() {
+        reconnect::recover(conn, tr, pending, plan, quiet)?;
     }
-    lost_lines(pending)
-}
-
-/// `-l` ends on a lost connection (mosquitto_pub would reconnect and wait forever for the
-/// lost acknowledgements): say how many lines are not known to have arrived.
-fn lost_lines(pending: &Pending) -> Failure {
-    let (n, sent) = (pending.unconfirmed(), pending.sent);
-    let f = Failure::new(exit::CONN_LOST, "Error: The connection was lost.");
-    let first = match (n, sent) {
-        (_, 1) => format!(
-            "The 1 line published was {}confirmed by the broker",
-            if n == 0 { "" } else { "not " }
-        ),
-        (0, _) => format!("All {sent} lines published were confirmed by the broker"),
-        _ => format!("{n} of the {sent} lines published were not confirmed by the broker"),
-    };
-    f.and(format!(
-        "{first}; input after line {sent} was not published."
-    ))
+    Ok(())
 }
 
 /// paho.mqtt.c 1.3.16 sometimes aborts ("double free", in `MQTTAsync_cleanSession`) when a
@@ -876,7 +875,7 @@ mod tests {
     fn mids_count_from_1_and_wrap_like_paho() {
         let mut p = Pending::default();
         for tag in 1..=65536u64 {
-            p.add(tag, 1);
+            p.add(tag, 1, None);
         }
         assert_eq!(p.complete(1), 1);
         assert_eq!(p.complete(65535), 65535);
@@ -890,27 +889,19 @@ mod tests {
     }
 
     #[test]
-    fn lost_line_messages() {
+    fn lost_message_counts_unconfirmed() {
         let mut p = Pending::default();
-        p.add(1, 0);
+        p.add(1, 0, None);
+        p.add(2, 0, None);
+        p.add(3, 0, None);
+        p.complete(2);
+        p.complete(3);
         assert_eq!(
-            lost_lines(&p).lines,
+            lost(&p).lines,
             [
                 "Error: The connection was lost.",
-                "The 1 line published was not confirmed by the broker; input after line 1 was not published."
+                "1 message was not confirmed by the broker."
             ]
-        );
-        p.complete(1);
-        p.add(2, 0);
-        p.add(3, 0);
-        p.complete(2);
-        assert_eq!(
-            lost_lines(&p).lines[1],
-            "1 of the 3 lines published were not confirmed by the broker; input after line 3 was not published."
-        );
-        assert_eq!(
-            lost(&p).lines[1],
-            "1 message was not confirmed by the broker."
         );
     }
 }
