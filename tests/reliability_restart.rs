@@ -61,6 +61,11 @@ struct Streamed {
 /// Stream N lines into `mqtts-pub -l -q QOS` (plus `extra`) through `cut`; on exit 0 every
 /// line counts as reported delivered, otherwise those whose PUBACK the `-d` trace shows.
 fn stream_through(qos: u8, cut: Cut, extra: &[&str]) -> Streamed {
+    stream_to(qos, 1, cut, extra)
+}
+
+/// [`stream_through`] with the subscriber at `sub_qos`.
+fn stream_to(qos: u8, sub_qos: u8, cut: Cut, extra: &[&str]) -> Streamed {
     let mut b = private_broker();
     let conn = b.client_args("plain");
     let topic = unique_topic("restart-pub");
@@ -72,7 +77,15 @@ fn stream_through(qos: u8, cut: Cut, extra: &[&str]) -> Streamed {
         Prog::MosquittoSub,
         [
             conn.clone(),
-            strs(&["-t", &topic, "-q", "1", "-c", "-i", &sub_id]),
+            strs(&[
+                "-t",
+                &topic,
+                "-q",
+                &sub_qos.to_string(),
+                "-c",
+                "-i",
+                &sub_id,
+            ]),
         ]
         .concat(),
     );
@@ -175,7 +188,12 @@ fn assert_rode_it_out(s: &Streamed) {
         Some(0),
         "mqtts-pub -l did not ride out the cut:\n{out}"
     );
-    assert!(s.missing.is_empty(), "lines lost: {:?}\n{out}", s.missing);
+    assert!(
+        s.missing.is_empty(),
+        "lines lost: {:?} ({} duplicates)\n{out}",
+        s.missing,
+        s.duplicates
+    );
     let err = out.stderr_str();
     assert_eq!(
         err.matches("Warning: The connection was lost; reconnecting")
@@ -202,6 +220,21 @@ fn pub_line_mode_reconnects_after_broker_restart() {
 fn pub_line_mode_qos2_rides_out_a_3s_outage() {
     let s = stream_through(2, Cut::Outage(Duration::from_secs(3)), &[]);
     assert_rode_it_out(&s);
+}
+
+/// `-c` with a fixed id: the session the broker kept continues (paho resends its
+/// in-flight QoS 2 messages, DUP set) and every line arrives.
+#[test]
+fn pub_line_mode_qos2_session_resumes_after_restart() {
+    let id = format!("restart-pub-{}", std::process::id());
+    // (A QoS 2 subscription: at QoS 1 the broker's own resends to the subscriber after its
+    // restart would show as duplicates.)
+    let s = stream_to(2, 2, Cut::Restart, &["-c", "-i", &id]);
+    assert_rode_it_out(&s);
+    // Not asserted: exactly once. Runs showed 0 or 1 duplicate at the QoS 2 subscriber,
+    // and whether it comes from this session or from the broker's resend to the
+    // subscriber after its restart (mosquitto_sub does not drop a QoS 2 resend it
+    // received before its own reconnect) is not settled.
 }
 
 /// A refusal at reconnect cannot heal: mosquitto_pub's message and exit code (measured
