@@ -192,6 +192,8 @@ struct Pending {
     retry: Vec<mqtt::Message>,
     /// Publishes handed in again after a reconnect (counted in `sent` too).
     resent: u64,
+    /// SIGINT or SIGTERM came (`-l`): the run ends in [`reconnect::recover`].
+    signalled: bool,
     /// Completions are not reported one by one (see [`Connection::track_quietly`]): they
     /// are reaped in hand-in order by [`sweep`].
     quiet: bool,
@@ -251,7 +253,9 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
             .any(|p| p.command == "publish" && p.id == TOPIC_ALIAS);
     let plan = Plan::new(opts)?;
     plan.print_warnings(opts.quiet);
-    let mut conn = Connection::new(&plan, opts.debug, false)?;
+    // -l: a signal ends the run after saying how many lines were not confirmed.
+    let lines = source == MessageSource::StdinLine;
+    let mut conn = Connection::new(&plan, opts.debug, lines)?;
     let mut tr = Tracer {
         debug: opts.debug.then(|| trace::Debug {
             id: plan.client_id.clone(),
@@ -273,6 +277,12 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         tr.show(p);
     }
     drain(&mut conn, &mut tr);
+    if let (Err(f), Some(sig)) = (&connected, crate::connection::last_signal())
+        && f.code == exit::BEFORE_CONNACK
+    {
+        tr.finish();
+        crate::connection::die_by(sig);
+    }
     let connack = connected?;
     let retain = opts.retain && retain_allowed(&connack, opts.quiet);
     // v5: the largest packet the broker accepts (CONNACK Maximum Packet Size).
@@ -540,7 +550,12 @@ fn handle(
             sweep(conn, tr, pending, quiet)?;
         }
         Event::Lost => return Err(()),
-        Event::Message(_) | Event::Signal => {}
+        // (Routed only with -l: `recover` ends the run.)
+        Event::Signal => {
+            pending.signalled = true;
+            return Err(());
+        }
+        Event::Message(_) => {}
     }
     Ok(())
 }
@@ -663,6 +678,7 @@ fn spawn_reader() -> Receiver<Vec<Vec<u8>>> {
                     }
                     bytes += line.len();
                     batch.push(line);
+                    LINES_READ.fetch_add(1, Ordering::Relaxed);
                     // Hand over now unless a whole next line is already buffered (reading
                     // on could block, and the lines read so far must not wait for it).
                     if bytes >= BATCH_BYTES
@@ -680,6 +696,9 @@ fn spawn_reader() -> Receiver<Vec<Vec<u8>>> {
     });
     rx
 }
+
+/// Lines the `-l` reader has taken from stdin (some may still wait in its hand-overs).
+static LINES_READ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Most payload bytes and lines in one hand-over from the `-l` reader.
 const BATCH_BYTES: usize = 64 * 1024;

@@ -32,6 +32,9 @@ pub(super) fn recover(
     quiet: bool,
 ) -> Result<(), Failure> {
     reap(conn, tr, pending, quiet);
+    if pending.signalled {
+        interrupted(tr, pending, quiet);
+    }
     if conn.client.is_connected() {
         // A publish failed but the connection stands (or was already made again).
         republish(conn, pending);
@@ -50,7 +53,8 @@ pub(super) fn recover(
                 Event::Done(tag, r) => {
                     let _ = finish(tr, pending, tag, r, quiet);
                 }
-                Event::Lost | Event::Message(_) | Event::Signal => {}
+                Event::Signal => interrupted(tr, pending, quiet),
+                Event::Lost | Event::Message(_) => {}
             }
         }
         reap(conn, tr, pending, quiet);
@@ -60,6 +64,7 @@ pub(super) fn recover(
         }
         match r {
             Ok(_) => break,
+            Err(f) if f.code == exit::BEFORE_CONNACK => interrupted(tr, pending, quiet),
             // Nobody answers (refused, unreachable, timed out): try again, as mosquitto.
             Err(f) if f.code == exit::GENERAL => {}
             Err(f) => {
@@ -80,6 +85,23 @@ pub(super) fn recover(
         );
     }
     Ok(())
+}
+
+/// SIGINT or SIGTERM (while connected, disconnected or waiting): say how many lines were
+/// read but not confirmed, then end as the signal's default action does (as mosquitto_pub,
+/// which it kills): a non-zero status, never a silent 0.
+fn interrupted(tr: &mut Tracer, pending: &mut Pending, quiet: bool) -> ! {
+    tr.finish();
+    let sig = crate::connection::last_signal().unwrap_or(libc::SIGTERM);
+    if !quiet {
+        let name = if sig == libc::SIGINT {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        };
+        eprintln!("Interrupted by {name}: {}", unconfirmed(pending));
+    }
+    crate::connection::die_by(sig)
 }
 
 /// Take the result of every outstanding publish that has finished (its completion event
@@ -110,8 +132,10 @@ fn republish(conn: &mut Connection, pending: &mut Pending) {
 
 /// The line under a failure that ends a reconnecting run.
 fn unconfirmed(pending: &Pending) -> String {
-    let lines = pending.sent - pending.resent;
-    let n = pending.unconfirmed();
+    let handed = pending.sent - pending.resent;
+    // Lines read from stdin but not handed to paho yet are not confirmed either.
+    let lines = handed.max(super::LINES_READ.load(std::sync::atomic::Ordering::Relaxed));
+    let n = pending.unconfirmed() + (lines - handed);
     format!(
         "{n} of the {lines} line{} read {} not confirmed by the broker.",
         if lines == 1 { "" } else { "s" },
