@@ -61,13 +61,13 @@ struct Streamed {
 /// Stream N lines into `mqtts-pub -l -q QOS` (plus `extra`) through `cut`; on exit 0 every
 /// line counts as reported delivered, otherwise those whose PUBACK the `-d` trace shows.
 fn stream_through(qos: u8, cut: Cut, extra: &[&str]) -> Streamed {
-    stream_to(qos, 1, cut, extra)
+    stream_to(qos, 1, cut, extra, "plain")
 }
 
-/// [`stream_through`] with the subscriber at `sub_qos`.
-fn stream_to(qos: u8, sub_qos: u8, cut: Cut, extra: &[&str]) -> Streamed {
+/// [`stream_through`] with the subscriber at `sub_qos`, both on `listener`.
+fn stream_to(qos: u8, sub_qos: u8, cut: Cut, extra: &[&str], listener: &str) -> Streamed {
     let mut b = private_broker();
-    let conn = b.client_args("plain");
+    let conn = b.client_args(listener);
     let topic = unique_topic("restart-pub");
     let sub_id = format!("restart-sub-{}-{qos}", std::process::id());
     // The persistent subscriber is mosquitto_sub: it reconnects by itself, and the broker
@@ -229,12 +229,80 @@ fn pub_line_mode_qos2_session_resumes_after_restart() {
     let id = format!("restart-pub-{}", std::process::id());
     // (A QoS 2 subscription: at QoS 1 the broker's own resends to the subscriber after its
     // restart would show as duplicates.)
-    let s = stream_to(2, 2, Cut::Restart, &["-c", "-i", &id]);
+    let s = stream_to(2, 2, Cut::Restart, &["-c", "-i", &id], "plain");
     assert_rode_it_out(&s);
     // Not asserted: exactly once. Runs showed 0 or 1 duplicate at the QoS 2 subscriber,
     // and whether it comes from this session or from the broker's resend to the
     // subscriber after its restart (mosquitto_sub does not drop a QoS 2 resend it
     // received before its own reconnect) is not settled.
+}
+
+/// The same over TLS (a new handshake at reconnect, host name verified).
+#[test]
+fn pub_line_mode_reconnects_over_tls() {
+    assert_rode_it_out(&stream_to(1, 1, Cut::Restart, &[], "tls"));
+}
+
+/// The broker comes back with a certificate that no longer verifies (rotated to one for
+/// another host name): the reconnect fails as a first connect to it fails (same
+/// diagnosis, same exit code), plus the count of lines not confirmed.
+#[test]
+fn pub_line_mode_tls_failure_at_reconnect_is_diagnosed_as_a_first_connect() {
+    let mut b = private_broker();
+    let conn = b.client_args("tls");
+    let topic = unique_topic("rotated");
+    let args = [conn, strs(&["-t", &topic, "-l", "-q", "1"])].concat();
+    let mut p = Run::prog(Prog::OursPub)
+        .args(&args)
+        .stdin_pipe()
+        .timeout(Duration::from_secs(60))
+        .spawn();
+    p.write_stdin(b"one\ntwo\n").unwrap();
+    assert!(
+        b.wait_for_log_count("Received PUBLISH", 2, Duration::from_secs(20)),
+        "{}",
+        b.log()
+    );
+    b.stop();
+    let stderr = |p: &Background| String::from_utf8_lossy(&p.stderr()).into_owned();
+    assert!(
+        wait_until(Duration::from_secs(20), || stderr(&p)
+            .contains("The connection was lost")),
+        "idle TLS connection: the loss was not noticed\n{}",
+        stderr(&p)
+    );
+    let pki = pki();
+    let conf = std::fs::read_to_string(b.config_path()).unwrap();
+    let good = format!("certfile {}\n", pki.server_cert.display());
+    assert!(conf.contains(&good), "{conf}");
+    let rotated = format!("certfile {}\n", pki.server_wrong_host_cert.display());
+    std::fs::write(b.config_path(), conf.replace(&good, &rotated)).unwrap();
+    b.restart();
+    let out = p.wait(Duration::from_secs(40));
+    assert!(!out.timed_out, "{out}");
+    let first = Run::prog(Prog::OursPub)
+        .args(&args)
+        .stdin("x\n")
+        .timeout(Duration::from_secs(40))
+        .run();
+    assert_ne!(first.code, Some(0), "{first}");
+    assert_eq!(
+        out.code, first.code,
+        "reconnect:\n{out}\nfirst connect:\n{first}"
+    );
+    let err = out.stderr_str();
+    assert!(
+        err.contains("Warning: The connection was lost; reconnecting"),
+        "{out}"
+    );
+    assert!(
+        err.contains(&first.stderr_str()),
+        "reconnect:\n{out}\nfirst connect:\n{first}"
+    );
+    assert!(
+        err.ends_with("0 of the 2 lines read were not confirmed by the broker.\n"),
+        "{out}"
+    );
 }
 
 /// A refusal at reconnect cannot heal: mosquitto_pub's message and exit code (measured
