@@ -14,6 +14,7 @@
 //! acknowledged, which says nothing about the tools.
 
 mod common;
+mod reliability_support;
 
 use common::*;
 use std::collections::BTreeSet;
@@ -47,6 +48,9 @@ enum Cut {
     Restart,
     /// Stopped, down for this long, started again.
     Outage(Duration),
+    /// The publisher's connection (through a TCP relay) is reset both ways; the broker
+    /// stays up.
+    Reset,
 }
 
 /// What a `-l` stream through a cut gave.
@@ -91,6 +95,12 @@ fn stream_to(qos: u8, sub_qos: u8, cut: Cut, extra: &[&str], listener: &str) -> 
     );
     const N: usize = 2000;
     let q = qos.to_string();
+    let relay = reliability_support::relay::Relay::start(b.port(listener));
+    let mut conn = conn;
+    if matches!(cut, Cut::Reset) {
+        let i = conn.iter().position(|a| a == "-p").unwrap();
+        conn[i + 1] = relay.port().to_string();
+    }
     let mut publisher = Run::prog(Prog::OursPub)
         .args(
             [
@@ -116,6 +126,13 @@ fn stream_to(qos: u8, sub_qos: u8, cut: Cut, extra: &[&str], listener: &str) -> 
             b.stop();
             std::thread::sleep(d);
             b.restart();
+        }
+        Cut::Reset => {
+            relay.reset_all();
+            assert!(
+                wait_until(Duration::from_secs(30), || relay.accepted() >= 2),
+                "no second connection through the relay"
+            );
         }
     }
     let rest: String = (N / 2 + 1..=N).map(|i| format!("{}\n", line(i))).collect();
@@ -235,6 +252,13 @@ fn pub_line_mode_qos2_session_resumes_after_restart() {
     // and whether it comes from this session or from the broker's resend to the
     // subscriber after its restart (mosquitto_sub does not drop a QoS 2 resend it
     // received before its own reconnect) is not settled.
+}
+
+/// A connection reset mid-stream by a relay (the broker stays up, keeps the old
+/// connection's messages): reconnect, every line arrives, exit 0.
+#[test]
+fn pub_line_mode_rides_out_a_connection_reset_mid_stream() {
+    assert_rode_it_out(&stream_through(1, Cut::Reset, &[]));
 }
 
 /// The same over TLS (a new handshake at reconnect, host name verified).
