@@ -194,6 +194,15 @@ struct Pending {
     resent: u64,
     /// SIGINT or SIGTERM came (`-l`): the run ends in [`reconnect::recover`].
     signalled: bool,
+    /// `-l`: what is published are lines (else messages, `--repeat`).
+    lines: bool,
+    /// Publishes the broker confirmed (or refused with a reason code).
+    confirmed: u64,
+    /// Connections lost in a row with publishes outstanding and none confirmed in
+    /// between (see [`reconnect::recover`]).
+    fruitless: u32,
+    /// `confirmed` when the connection was last made again.
+    confirmed_at_reconnect: u64,
     /// Completions are not reported one by one (see [`Connection::track_quietly`]): they
     /// are reaped in hand-in order by [`sweep`].
     quiet: bool,
@@ -347,13 +356,24 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
             broker_max,
             v5: plan.is_v5(),
         };
-        repeat_loop(&mut conn, &mut tr, &mut pending, opts, limit, |last| {
-            make(if last {
-                std::mem::take(&mut *payload.borrow_mut())
-            } else {
-                payload.borrow().clone()
-            })
-        })
+        // --repeat N: a lost connection is reconnected (a single publish ends with 7, as
+        // mosquitto_pub).
+        let redial = (opts.repeat > 1).then_some(&plan);
+        repeat_loop(
+            &mut conn,
+            &mut tr,
+            &mut pending,
+            opts,
+            limit,
+            redial,
+            |last| {
+                make(if last {
+                    std::mem::take(&mut *payload.borrow_mut())
+                } else {
+                    payload.borrow().clone()
+                })
+            },
+        )
     };
     if let Err(f) = result {
         tr.finish();
@@ -455,15 +475,21 @@ fn repeat_loop(
     pending: &mut Pending,
     opts: &Options,
     limit: Limit,
+    redial: Option<&Plan>,
     message: impl Fn(bool) -> mqtt::Message,
 ) -> Result<(), Failure> {
+    // After a lost connection: reconnect (`redial`) or end with mosquitto's message.
+    let on_lost = |conn: &mut Connection, tr: &mut Tracer, pending: &mut Pending| match redial {
+        Some(plan) => reconnect::recover(conn, tr, pending, plan, opts.quiet),
+        None => Err(lost(pending)),
+    };
     for i in 0..opts.repeat.max(1) {
         if i > 0 && !opts.repeat_delay.is_zero() {
             // Keep handling events (trace lines, a lost connection) while waiting.
             let until = Instant::now() + opts.repeat_delay;
             while let Some(ev) = conn.next(Some(until)) {
                 if handle(conn, ev, tr, pending, opts.quiet).is_err() {
-                    return Err(lost(pending));
+                    on_lost(conn, tr, pending)?;
                 }
             }
         }
@@ -498,9 +524,12 @@ fn repeat_loop(
             }
             return Ok(());
         }
+        let kept = redial.map(|_| m.clone());
         let tag = conn.track(conn.client.publish(m));
-        pending.add(tag, bytes, None);
-        wait_until(conn, tr, pending, 0, opts.quiet).map_err(|()| lost(pending))?;
+        pending.add(tag, bytes, kept);
+        while wait_until(conn, tr, pending, 0, opts.quiet).is_err() {
+            on_lost(conn, tr, pending)?;
+        }
     }
     Ok(())
 }
@@ -578,6 +607,7 @@ fn finish(
         }
         return Err(());
     }
+    pending.confirmed += 1;
     Ok(())
 }
 
@@ -744,6 +774,7 @@ fn line_loop(
     // Without -d nothing is shown per publish: completions need not wake this loop one by
     // one (with -d, each is reported where it happened, for the trace).
     pending.quiet = tr.debug.is_none();
+    pending.lines = true;
     // A full window is drained to half before more are handed in (quiet publishes: one
     // wake-up for that half).
     let refill = if pending.quiet {

@@ -329,6 +329,116 @@ fn pub_line_mode_tls_failure_at_reconnect_is_diagnosed_as_a_first_connect() {
     );
 }
 
+/// `--repeat N` rides out a broker restart too (every one of the N messages arrives,
+/// exit 0), where mosquitto_pub ends with "The connection was lost." and 7 (measured
+/// side by side: a documented difference).
+#[test]
+fn pub_repeat_reconnects_where_mosquitto_pub_ends_with_7() {
+    let run = |prog: Prog| -> (RunOutput, usize) {
+        let mut b = private_broker();
+        let conn = b.client_args("plain");
+        let topic = unique_topic("repeat");
+        let sub_id = format!("repeat-sub-{}-{}", std::process::id(), prog.name());
+        let sub = start_subscriber(
+            &b,
+            Prog::MosquittoSub,
+            [
+                conn.clone(),
+                strs(&["-t", &topic, "-q", "1", "-c", "-i", &sub_id]),
+            ]
+            .concat(),
+        );
+        let p = Run::prog(prog)
+            .args(
+                [
+                    conn,
+                    strs(&[
+                        "-t",
+                        &topic,
+                        "-q",
+                        "1",
+                        "-m",
+                        "hi",
+                        "--repeat",
+                        "6",
+                        "--repeat-delay",
+                        "1",
+                    ]),
+                ]
+                .concat(),
+            )
+            .timeout(Duration::from_secs(60))
+            .spawn();
+        assert!(sub.wait_for_lines(2, Duration::from_secs(20)), "no stream");
+        b.restart();
+        let out = p.wait(Duration::from_secs(40));
+        assert!(!out.timed_out, "{out}");
+        if out.code == Some(0) {
+            assert!(sub.wait_for_lines(6, Duration::from_secs(20)), "{out}");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        let n = sub.lines().len();
+        let _ = sub.stop_with(libc::SIGTERM, Duration::from_secs(10));
+        (out, n)
+    };
+    let (theirs, _) = run(Prog::MosquittoPub);
+    assert_eq!(theirs.code, Some(7), "{theirs}");
+    assert_eq!(
+        theirs.stderr_str(),
+        "Error: The connection was lost.\n",
+        "{theirs}"
+    );
+    let (ours, arrived) = run(Prog::OursPub);
+    assert_eq!(ours.code, Some(0), "{ours}");
+    assert!(arrived >= 6, "{arrived} of 6 arrived\n{ours}");
+    let err = ours.stderr_str();
+    assert!(
+        err.starts_with("Warning: The connection was lost; reconnecting.\nReconnected after "),
+        "{ours}"
+    );
+}
+
+/// A broker that drops the connection at a message (MQTT 3.1.1 broker without retained
+/// messages, `-r`): publishing it again after each reconnect would loop for ever
+/// (mosquitto_pub 2.0.11 does: it never ends). mqtts-pub gives up after 5 connections in a
+/// row that confirmed nothing: exit 7, and says why and how many lines were not confirmed.
+#[test]
+fn pub_line_mode_gives_up_when_every_reconnect_is_dropped() {
+    let b = Broker::builder()
+        .tls12only(false)
+        .listener_config("plain", "retain_available false")
+        .start();
+    let topic = unique_topic("dropped");
+    let out = Run::prog(Prog::OursPub)
+        .args(
+            [
+                b.client_args("plain"),
+                strs(&["-V", "311", "-t", &topic, "-l", "-q", "1", "-r"]),
+            ]
+            .concat(),
+        )
+        .stdin("a\nb\n")
+        .timeout(Duration::from_secs(60))
+        .run();
+    assert!(!out.timed_out, "{out}");
+    assert_eq!(out.code, Some(7), "{out}");
+    let err = out.stderr_str();
+    assert_eq!(
+        err.matches("The connection was lost; reconnecting").count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        err.ends_with(
+            "Error: The connection was lost.\n\
+             The broker closed the connection 5 times in a row without confirming anything \
+             published on it; giving up.\n\
+             2 of the 2 lines read were not confirmed by the broker.\n"
+        ),
+        "{out}"
+    );
+}
+
 /// A refusal at reconnect cannot heal: mosquitto_pub's message and exit code (measured
 /// side by side), and how many lines were not confirmed.
 #[test]

@@ -21,6 +21,12 @@ use std::time::{Duration, Instant};
 /// mosquitto's reconnect delay (libmosquitto's default: 1 s, no back-off).
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 
+/// Connections lost in a row, each with publishes outstanding and none of them confirmed,
+/// after which the broker is taken to refuse a message by dropping the connection (a v3
+/// broker without retained messages, an ACL that disconnects, …): publishing it again
+/// would loop for ever.
+const FRUITLESS_LIMIT: u32 = 5;
+
 /// The connection was found gone (a lost-connection event, or a publish that ended without
 /// an answer): reconnect, then publish again what was not confirmed. Err: a failure that
 /// cannot heal (a CONNACK refusal, a TLS failure): the run ends with it.
@@ -40,10 +46,32 @@ pub(super) fn recover(
         republish(conn, pending);
         return Ok(());
     }
-    let lost_at = Instant::now();
-    if !quiet {
+    // No confirmation since the last reconnect, with publishes outstanding: count it.
+    if pending.unconfirmed() > 0 && pending.confirmed == pending.confirmed_at_reconnect {
+        pending.fruitless += 1;
+    } else {
+        pending.fruitless = 0;
+    }
+    if pending.fruitless >= FRUITLESS_LIMIT {
         let _ = tr.out.flush();
-        eprintln!("Warning: The connection was lost; reconnecting (input waits meanwhile).");
+        return Err(
+            Failure::new(exit::CONN_LOST, "Error: The connection was lost.")
+                .and(format!(
+                    "The broker closed the connection {FRUITLESS_LIMIT} times in a row \
+                     without confirming anything published on it; giving up."
+                ))
+                .and(unconfirmed(pending)),
+        );
+    }
+    let lost_at = Instant::now();
+    if !quiet && pending.fruitless <= 1 {
+        let _ = tr.out.flush();
+        let input = if pending.lines {
+            " (input waits meanwhile)"
+        } else {
+            ""
+        };
+        eprintln!("Warning: The connection was lost; reconnecting{input}.");
     }
     loop {
         let until = Instant::now() + RETRY_EVERY;
@@ -75,12 +103,14 @@ pub(super) fn recover(
     }
     reap(conn, tr, pending, quiet);
     let again = pending.retry.len();
+    pending.confirmed_at_reconnect = pending.confirmed;
     republish(conn, pending);
-    if !quiet {
+    if !quiet && pending.fruitless <= 1 {
         let _ = tr.out.flush();
         let secs = lost_at.elapsed().as_secs_f64();
+        let unit = if pending.lines { "line" } else { "message" };
         eprintln!(
-            "Reconnected after {secs:.1} s; {again} unconfirmed line{} published again.",
+            "Reconnected after {secs:.1} s; {again} unconfirmed {unit}{} published again.",
             if again == 1 { "" } else { "s" }
         );
     }
@@ -136,8 +166,13 @@ fn unconfirmed(pending: &Pending) -> String {
     // Lines read from stdin but not handed to paho yet are not confirmed either.
     let lines = handed.max(super::LINES_READ.load(std::sync::atomic::Ordering::Relaxed));
     let n = pending.unconfirmed() + (lines - handed);
+    let (unit, verb) = if pending.lines {
+        ("line", "read")
+    } else {
+        ("message", "published")
+    };
     format!(
-        "{n} of the {lines} line{} read {} not confirmed by the broker.",
+        "{n} of the {lines} {unit}{} {verb} {} not confirmed by the broker.",
         if lines == 1 { "" } else { "s" },
         if n == 1 { "was" } else { "were" }
     )
@@ -150,7 +185,10 @@ mod tests {
 
     #[test]
     fn unconfirmed_counts_lines_read_not_publishes() {
-        let mut p = Pending::default();
+        let mut p = Pending {
+            lines: true,
+            ..Default::default()
+        };
         p.add(1, 0, None);
         p.add(2, 0, None);
         p.add(3, 0, None);
