@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 
 mod reconnect;
 
+/// A PUBLISH naming the topic went out on this connection (`-D publish topic-alias`:
+/// the ones after it carry only the alias).
+static TOPIC_NAMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Largest MQTT payload (mosquitto's limit).
 const MAX_PAYLOAD: usize = 268_435_455;
 /// MQTT v5 property identifier of Topic Alias.
@@ -203,6 +207,12 @@ struct Pending {
     fruitless: u32,
     /// `confirmed` when the connection was last made again.
     confirmed_at_reconnect: u64,
+    /// Rounds in a row of publishes failing on a standing connection, none confirmed.
+    stalled: u32,
+    /// The last error a publish ended with (not a broker's reason code).
+    last_error: Option<String>,
+    /// The topic (a message kept with only a topic alias is published again with it).
+    topic: String,
     /// Completions are not reported one by one (see [`Connection::track_quietly`]): they
     /// are reaped in hand-in order by [`sweep`].
     quiet: bool,
@@ -302,11 +312,14 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
 
     let props = plan::properties(opts, "publish")?;
     abort_guard::install(opts.quiet);
-    let mut pending = Pending::default();
-    // With a topic alias only the first PUBLISH names the topic (as mosquitto_pub).
-    let first = std::cell::Cell::new(true);
+    let mut pending = Pending {
+        topic: topic.clone(),
+        ..Default::default()
+    };
+    // With a topic alias only the first PUBLISH on a connection names the topic (as
+    // mosquitto_pub; a reconnect starts again, see `reconnect::recover`).
     let make = |body: Vec<u8>| {
-        let name = if topic_alias && !first.replace(false) {
+        let name = if topic_alias && TOPIC_NAMED.swap(true, Ordering::Relaxed) {
             ""
         } else {
             topic.as_str()
@@ -600,6 +613,11 @@ fn finish(
     let Some(o) = pending.take(tag) else {
         return Ok(());
     };
+    if let Err(e) = &r
+        && !matches!(e, mqtt::Error::ReasonCode(..))
+    {
+        pending.last_error = Some(e.to_string());
+    }
     if done(tr, o.mid, r, quiet).is_err() {
         match o.msg {
             Some(m) => pending.retry.push(m),

