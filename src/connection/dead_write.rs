@@ -14,7 +14,8 @@
 //! as a pending write (its path for a full socket buffer, where the publish is owned once)
 //! and the connection is found lost by its receive side (the read fails or ends), which
 //! cleans the session once. Nothing else changes: a write that succeeds, or fails for a
-//! reason that is not a dead connection, is reported as it was.
+//! reason that is not a dead connection, or is made by mqtts's own main thread (its TLS
+//! probes), is reported as it was.
 
 use std::cell::Cell;
 
@@ -37,9 +38,20 @@ fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
 
+/// Whether the caller is one of paho's threads, not ours: mqtts's own TLS probes (run on
+/// the main thread with the `openssl` crate, whose calls land here too) must see the
+/// real errors.
+fn on_paho_thread() -> bool {
+    std::thread::current().name() != Some("main")
+}
+
 /// The result paho sees for a `writev` that returned `n`.
 pub fn writev(n: libc::ssize_t) -> libc::ssize_t {
-    if n < 0 && dead(errno()) { 0 } else { n }
+    if n < 0 && dead(errno()) && on_paho_thread() {
+        0
+    } else {
+        n
+    }
 }
 
 thread_local! {
@@ -55,6 +67,9 @@ pub fn ssl_write_failed(n: libc::c_int, error: impl FnOnce() -> libc::c_int) {
         return;
     }
     let os = errno();
+    if !on_paho_thread() {
+        return;
+    }
     let e = error();
     let gone = match e {
         openssl_sys::SSL_ERROR_SYSCALL => os == 0 || dead(os),
