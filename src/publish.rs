@@ -396,6 +396,11 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     conn.disconnect(0, plan::properties(opts, "disconnect")?);
     drain(&mut conn, &mut tr);
     tr.finish();
+    // -l: a signal that came while finishing (not yet seen by the loop) still ends the
+    // process as it would end mosquitto_pub.
+    if let Some(sig) = crate::connection::last_signal() {
+        crate::connection::die_by(sig);
+    }
     Ok(exit::OK)
 }
 
