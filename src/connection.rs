@@ -20,6 +20,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
+pub mod dead_write;
 pub mod quickack;
 pub mod socks;
 
@@ -77,6 +78,35 @@ fn init_paho() {
     unsafe { paho_mqtt_sys::MQTTAsync_global_init(&mut init) };
 }
 
+/// The last SIGINT or SIGTERM delivered as [`Event::Signal`] (0: none).
+static LAST_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// The signal behind the last [`Event::Signal`], if one came (not a fault's wake-up).
+pub fn last_signal() -> Option<i32> {
+    Some(LAST_SIGNAL.load(std::sync::atomic::Ordering::SeqCst)).filter(|&s| s != 0)
+}
+
+/// End the process as the default action of `sig` does (killed by it: the shell sees
+/// 128 + sig, as for mosquitto's clients), after flushing stdout. Not for a fault.
+pub fn die_by(sig: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    if !paho_guard::faulted() {
+        // SAFETY: restores the default action and delivers the signal to this thread,
+        // with it unblocked; plain libc calls.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, sig);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::raise(sig);
+        }
+    }
+    exit_now(128 + sig)
+}
+
 /// Block SIGINT and SIGTERM in every thread and deliver them as [`Event::Signal`].
 /// Must run before paho starts its threads (they inherit the mask).
 fn route_signals(tx: Sender<Event>) {
@@ -90,8 +120,11 @@ fn route_signals(tx: Sender<Event>) {
         std::thread::spawn(move || {
             loop {
                 let mut sig = 0;
-                if libc::sigwait(&set, &mut sig) == 0 && tx.send(Event::Signal).is_err() {
-                    return;
+                if libc::sigwait(&set, &mut sig) == 0 {
+                    LAST_SIGNAL.store(sig, std::sync::atomic::Ordering::SeqCst);
+                    if tx.send(Event::Signal).is_err() {
+                        return;
+                    }
                 }
             }
         });
@@ -292,12 +325,13 @@ impl Connection {
         &mut self,
         plan: &Plan,
         deadline: Option<Instant>,
+        pub_style: bool,
     ) -> (Vec<PacketEvent>, Result<mqtt::ServerResponse, Failure>) {
         let _quickack = quickack::arm(plan.tls.is_some());
         let tok = self.client.reconnect();
         keep_if_unix(plan, &tok);
         let tag = self.track(tok);
-        self.await_done(tag, deadline, plan, false)
+        self.await_done(tag, deadline, plan, pub_style)
     }
 
     fn await_done(
@@ -347,6 +381,9 @@ impl Connection {
                     connack = !p.sent && p.kind == trace::Kind::Connack;
                     seen.push(p);
                 }
+                // Another request finished meanwhile (publishes that failed with the
+                // connection a reconnect replaces): its result is taken already, keep it.
+                Some(ev @ Event::Done(..)) => self.stash.borrow_mut().push_back(ev),
                 Some(_) => {}
             }
         }

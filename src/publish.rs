@@ -13,6 +13,12 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
+mod reconnect;
+
+/// A PUBLISH naming the topic went out on this connection (`-D publish topic-alias`:
+/// the ones after it carry only the alias).
+static TOPIC_NAMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Largest MQTT payload (mosquitto's limit).
 const MAX_PAYLOAD: usize = 268_435_455;
 /// MQTT v5 property identifier of Topic Alias.
@@ -178,6 +184,8 @@ struct Outstanding {
     /// The packet identifier mosquitto (and paho) give it: 1, 2, … per connection.
     mid: u16,
     bytes: usize,
+    /// Kept to publish it again if it ends without the broker's answer (`-l`: reconnect).
+    msg: Option<mqtt::Message>,
 }
 
 /// Publishes handed to the connection and not yet completed, oldest first.
@@ -191,43 +199,73 @@ struct Pending {
     sent: u64,
     /// Publishes that ended without the broker's confirmation (connection gone).
     failed: u64,
+    /// Kept messages that ended without the broker's answer: published again once
+    /// connected (see [`recover`]).
+    retry: Vec<mqtt::Message>,
+    /// Publishes handed in again after a reconnect (counted in `sent` too).
+    resent: u64,
+    /// SIGINT or SIGTERM came (`-l`): the run ends in [`reconnect::recover`].
+    signalled: bool,
+    /// `-l`: what is published are lines (else messages, `--repeat`).
+    lines: bool,
+    /// Publishes the broker confirmed (or refused with a reason code).
+    confirmed: u64,
+    /// Connections lost in a row with publishes outstanding and none confirmed in
+    /// between (see [`reconnect::recover`]).
+    fruitless: u32,
+    /// `confirmed` when the connection was last made again.
+    confirmed_at_reconnect: u64,
+    /// Rounds in a row of publishes failing on a standing connection, none confirmed.
+    stalled: u32,
+    /// The last error a publish ended with (not a broker's reason code).
+    last_error: Option<String>,
+    /// The topic (a message kept with only a topic alias is published again with it).
+    topic: String,
     /// Completions are not reported one by one (see [`Connection::track_quietly`]): they
     /// are reaped in hand-in order by [`sweep`].
     quiet: bool,
 }
 
 impl Pending {
-    fn add(&mut self, tag: u64, bytes: usize) {
+    fn add(&mut self, tag: u64, bytes: usize, msg: Option<mqtt::Message>) {
         self.sent += 1;
         // paho numbers outgoing packets 1..=65535 and wraps, like mosquitto's mid counter.
         let mid = ((self.sent - 1) % 65535 + 1) as u16;
-        self.queue.push_back(Outstanding { tag, mid, bytes });
+        self.queue.push_back(Outstanding {
+            tag,
+            mid,
+            bytes,
+            msg,
+        });
         self.bytes += bytes;
         abort_guard::SENT.store(self.sent, Ordering::Relaxed);
     }
 
-    fn complete(&mut self, tag: u64) -> u16 {
+    /// Take the publish `tag` out (it finished).
+    fn take(&mut self, tag: u64) -> Option<Outstanding> {
         let i = if self.queue.front().map(|o| o.tag) == Some(tag) {
             0
         } else {
-            match self.queue.iter().position(|o| o.tag == tag) {
-                Some(i) => i,
-                None => return 0,
-            }
+            self.queue.iter().position(|o| o.tag == tag)?
         };
-        let o = self.queue.remove(i).expect("index in range");
+        let o = self.queue.remove(i)?;
         self.bytes -= o.bytes;
         abort_guard::DONE.fetch_add(1, Ordering::Relaxed);
-        o.mid
+        Some(o)
+    }
+
+    #[cfg(test)]
+    fn complete(&mut self, tag: u64) -> u16 {
+        self.take(tag).map_or(0, |o| o.mid)
     }
 
     fn len(&self) -> usize {
         self.queue.len()
     }
 
-    /// Sent but not confirmed (still outstanding, or failed).
+    /// Sent but not confirmed (still outstanding, waiting to be sent again, or failed).
     fn unconfirmed(&self) -> u64 {
-        self.queue.len() as u64 + self.failed
+        self.queue.len() as u64 + self.retry.len() as u64 + self.failed
     }
 }
 
@@ -242,7 +280,9 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
             .any(|p| p.command == "publish" && p.id == TOPIC_ALIAS);
     let plan = Plan::new(opts)?;
     plan.print_warnings(opts.quiet);
-    let mut conn = Connection::new(&plan, opts.debug, false)?;
+    // -l: a signal ends the run after saying how many lines were not confirmed.
+    let lines = source == MessageSource::StdinLine;
+    let mut conn = Connection::new(&plan, opts.debug, lines)?;
     let mut tr = Tracer {
         debug: opts.debug.then(|| trace::Debug {
             id: plan.client_id.clone(),
@@ -265,6 +305,12 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         tr.show(p);
     }
     drain(&mut conn, &mut tr);
+    if let (Err(f), Some(sig)) = (&connected, crate::connection::last_signal())
+        && f.code == exit::BEFORE_CONNACK
+    {
+        tr.finish();
+        crate::connection::die_by(sig);
+    }
     let connack = connected?;
     let retain = opts.retain && retain_allowed(&connack, opts.quiet);
     // v5: the largest packet the broker accepts (CONNACK Maximum Packet Size).
@@ -275,9 +321,10 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
 
     let props = plan::properties(opts, "publish")?;
     abort_guard::install(opts.quiet);
-    let mut pending = Pending::default();
-    // With a topic alias only the first PUBLISH names the topic (as mosquitto_pub).
-    let first = std::cell::Cell::new(true);
+    let mut pending = Pending {
+        topic: topic.clone(),
+        ..Default::default()
+    };
     let make_on = |name: &str, body: Vec<u8>| {
         let mut m = mqtt::MessageBuilder::new()
             .topic(name)
@@ -289,8 +336,10 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         }
         m.finalize()
     };
+    // With a topic alias only the first PUBLISH on a connection names the topic (as
+    // mosquitto_pub; a reconnect starts again, see `reconnect::recover`).
     let make = |body: Vec<u8>| {
-        let name = if topic_alias && !first.replace(false) {
+        let name = if topic_alias && TOPIC_NAMED.swap(true, Ordering::Relaxed) {
             ""
         } else {
             topic.as_str()
@@ -331,6 +380,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
             &mut make_line,
             window,
             limit,
+            &plan,
             opts.quiet,
         )
     } else {
@@ -340,13 +390,24 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
             broker_max,
             v5: plan.is_v5(),
         };
-        repeat_loop(&mut conn, &mut tr, &mut pending, opts, limit, |last| {
-            make(if last {
-                std::mem::take(&mut *payload.borrow_mut())
-            } else {
-                payload.borrow().clone()
-            })
-        })
+        // --repeat N: a lost connection is reconnected (a single publish ends with 7, as
+        // mosquitto_pub).
+        let redial = (opts.repeat > 1).then_some(&plan);
+        repeat_loop(
+            &mut conn,
+            &mut tr,
+            &mut pending,
+            opts,
+            limit,
+            redial,
+            |last| {
+                make(if last {
+                    std::mem::take(&mut *payload.borrow_mut())
+                } else {
+                    payload.borrow().clone()
+                })
+            },
+        )
     };
     if let Err(f) = result {
         tr.finish();
@@ -356,6 +417,11 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     conn.disconnect(0, plan::properties(opts, "disconnect")?);
     drain(&mut conn, &mut tr);
     tr.finish();
+    // -l: a signal that came while finishing (not yet seen by the loop) still ends the
+    // process as it would end mosquitto_pub.
+    if let Some(sig) = crate::connection::last_signal() {
+        crate::connection::die_by(sig);
+    }
     match splitter.and_then(|s| s.failure()) {
         Some(f) => Err(f),
         None => Ok(exit::OK),
@@ -451,15 +517,21 @@ fn repeat_loop(
     pending: &mut Pending,
     opts: &Options,
     limit: Limit,
+    redial: Option<&Plan>,
     message: impl Fn(bool) -> mqtt::Message,
 ) -> Result<(), Failure> {
+    // After a lost connection: reconnect (`redial`) or end with mosquitto's message.
+    let on_lost = |conn: &mut Connection, tr: &mut Tracer, pending: &mut Pending| match redial {
+        Some(plan) => reconnect::recover(conn, tr, pending, plan, opts.quiet),
+        None => Err(lost(pending)),
+    };
     for i in 0..opts.repeat.max(1) {
         if i > 0 && !opts.repeat_delay.is_zero() {
             // Keep handling events (trace lines, a lost connection) while waiting.
             let until = Instant::now() + opts.repeat_delay;
             while let Some(ev) = conn.next(Some(until)) {
                 if handle(conn, ev, tr, pending, opts.quiet).is_err() {
-                    return Err(lost(pending));
+                    on_lost(conn, tr, pending)?;
                 }
             }
         }
@@ -494,9 +566,12 @@ fn repeat_loop(
             }
             return Ok(());
         }
+        let kept = redial.map(|_| m.clone());
         let tag = conn.track(conn.client.publish(m));
-        pending.add(tag, bytes);
-        wait_until(conn, tr, pending, 0, opts.quiet).map_err(|()| lost(pending))?;
+        pending.add(tag, bytes, kept);
+        while wait_until(conn, tr, pending, 0, opts.quiet).is_err() {
+            on_lost(conn, tr, pending)?;
+        }
     }
     Ok(())
 }
@@ -546,7 +621,12 @@ fn handle(
             sweep(conn, tr, pending, quiet)?;
         }
         Event::Lost => return Err(()),
-        Event::Message(_) | Event::Signal => {}
+        // (Routed only with -l: `recover` ends the run.)
+        Event::Signal => {
+            pending.signalled = true;
+            return Err(());
+        }
+        Event::Message(_) => {}
     }
     Ok(())
 }
@@ -559,11 +639,22 @@ fn finish(
     r: Outcome,
     quiet: bool,
 ) -> Result<(), ()> {
-    let mid = pending.complete(tag);
-    if done(tr, mid, r, quiet).is_err() {
-        pending.failed += 1;
+    let Some(o) = pending.take(tag) else {
+        return Ok(());
+    };
+    if let Err(e) = &r
+        && !matches!(e, mqtt::Error::ReasonCode(..))
+    {
+        pending.last_error = Some(e.to_string());
+    }
+    if done(tr, o.mid, r, quiet).is_err() {
+        match o.msg {
+            Some(m) => pending.retry.push(m),
+            None => pending.failed += 1,
+        }
         return Err(());
     }
+    pending.confirmed += 1;
     Ok(())
 }
 
@@ -664,6 +755,7 @@ fn spawn_reader() -> Receiver<Vec<Vec<u8>>> {
                     }
                     bytes += line.len();
                     batch.push(line);
+                    LINES_READ.fetch_add(1, Ordering::Relaxed);
                     // Hand over now unless a whole next line is already buffered (reading
                     // on could block, and the lines read so far must not wait for it).
                     if bytes >= BATCH_BYTES
@@ -681,6 +773,9 @@ fn spawn_reader() -> Receiver<Vec<Vec<u8>>> {
     });
     rx
 }
+
+/// Lines the `-l` reader has taken from stdin (some may still wait in its hand-overs).
+static LINES_READ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Most payload bytes and lines in one hand-over from the `-l` reader.
 const BATCH_BYTES: usize = 64 * 1024;
@@ -706,8 +801,10 @@ fn line_window(qos: u8, max_inflight: u32) -> usize {
 ///
 /// Memory stays bounded: at most `window` publishes (and `WINDOW_BYTES` of payload,
 /// but always at least one) are outstanding, and the reader holds a few batches of lines more.
-/// While waiting for input the connection is still watched, so a lost connection ends
-/// the run even when no line comes.
+/// While waiting for input the connection is still watched. A lost connection is
+/// reconnected (see [`reconnect::recover`]): input waits meanwhile, and the lines that
+/// were not confirmed are published again.
+#[allow(clippy::too_many_arguments)]
 fn line_loop(
     conn: &mut Connection,
     tr: &mut Tracer,
@@ -715,6 +812,7 @@ fn line_loop(
     make: &mut dyn FnMut(Vec<u8>) -> Option<mqtt::Message>,
     window: usize,
     limit: Limit,
+    plan: &Plan,
     quiet: bool,
 ) -> Result<(), Failure> {
     abort_guard::LINES.store(true, Ordering::Relaxed);
@@ -723,6 +821,7 @@ fn line_loop(
     // Without -d nothing is shown per publish: completions need not wake this loop one by
     // one (with -d, each is reported where it happened, for the trace).
     pending.quiet = tr.debug.is_none();
+    pending.lines = true;
     // A full window is drained to half before more are handed in (quiet publishes: one
     // wake-up for that half).
     let refill = if pending.quiet {
@@ -733,7 +832,9 @@ fn line_loop(
     loop {
         // Render what has happened meanwhile.
         while let Some(ev) = conn.try_next() {
-            handle(conn, ev, tr, pending, quiet).map_err(|()| gone(conn, pending))?;
+            if handle(conn, ev, tr, pending, quiet).is_err() {
+                reconnect::recover(conn, tr, pending, plan, quiet)?;
+            }
         }
         let line = match lines.next() {
             Some(line) => line,
@@ -749,11 +850,15 @@ fn line_loop(
         };
         // Keep the window bounded before handing in one more.
         if pending.len() >= window {
-            wait_until(conn, tr, pending, refill, quiet).map_err(|()| gone(conn, pending))?;
+            while wait_until(conn, tr, pending, refill, quiet).is_err() {
+                reconnect::recover(conn, tr, pending, plan, quiet)?;
+            }
         }
         while pending.len() > 0 && pending.bytes + line.len() > WINDOW_BYTES {
             let left = pending.len() - 1;
-            wait_until(conn, tr, pending, left, quiet).map_err(|()| gone(conn, pending))?;
+            if wait_until(conn, tr, pending, left, quiet).is_err() {
+                reconnect::recover(conn, tr, pending, plan, quiet)?;
+            }
         }
         let bytes = line.len();
         // None: a line that is not published (--topic-separator; already said why).
@@ -761,59 +866,26 @@ fn line_loop(
         if limit.too_big_for_broker(&m) {
             // mosquitto_pub ends at once with this error (25, MOSQ_ERR_OVERSIZE_PACKET);
             // the lines before it are confirmed first.
-            wait_until(conn, tr, pending, 0, quiet).map_err(|()| gone(conn, pending))?;
+            while wait_until(conn, tr, pending, 0, quiet).is_err() {
+                reconnect::recover(conn, tr, pending, plan, quiet)?;
+            }
             return Err(Failure::new(exit::OVERSIZE_PACKET, OVERSIZE));
         }
         if let Some(q) = tr.line_topics.as_mut() {
             q.push_back(m.topic().to_string());
         }
-        let token = conn.client.publish(m);
+        let token = conn.client.publish(m.clone());
         let tag = if pending.quiet {
             conn.track_quietly(token)
         } else {
             conn.track(token)
         };
-        pending.add(tag, bytes);
+        pending.add(tag, bytes, Some(m));
     }
-    wait_until(conn, tr, pending, 0, quiet).map_err(|()| gone(conn, pending))
-}
-
-/// [`lost_lines`] once what finished meanwhile is counted (quiet publishes).
-fn gone(conn: &Connection, pending: &mut Pending) -> Failure {
-    if pending.quiet {
-        let tags: Vec<u64> = pending.queue.iter().map(|o| o.tag).collect();
-        for tag in tags {
-            match conn.take_done(tag) {
-                Some(Ok(_) | Err(mqtt::Error::ReasonCode(..))) => {
-                    pending.complete(tag);
-                }
-                Some(Err(_)) => {
-                    pending.complete(tag);
-                    pending.failed += 1;
-                }
-                None => {}
-            }
-        }
+    while wait_until(conn, tr, pending, 0, quiet).is_err() {
+        reconnect::recover(conn, tr, pending, plan, quiet)?;
     }
-    lost_lines(pending)
-}
-
-/// `-l` ends on a lost connection (mosquitto_pub would reconnect and wait forever for the
-/// lost acknowledgements): say how many lines are not known to have arrived.
-fn lost_lines(pending: &Pending) -> Failure {
-    let (n, sent) = (pending.unconfirmed(), pending.sent);
-    let f = Failure::new(exit::CONN_LOST, "Error: The connection was lost.");
-    let first = match (n, sent) {
-        (_, 1) => format!(
-            "The 1 line published was {}confirmed by the broker",
-            if n == 0 { "" } else { "not " }
-        ),
-        (0, _) => format!("All {sent} lines published were confirmed by the broker"),
-        _ => format!("{n} of the {sent} lines published were not confirmed by the broker"),
-    };
-    f.and(format!(
-        "{first}; input after line {sent} was not published."
-    ))
+    Ok(())
 }
 
 /// paho.mqtt.c 1.3.16 sometimes aborts ("double free", in `MQTTAsync_cleanSession`) when a
@@ -904,7 +976,7 @@ mod tests {
     fn mids_count_from_1_and_wrap_like_paho() {
         let mut p = Pending::default();
         for tag in 1..=65536u64 {
-            p.add(tag, 1);
+            p.add(tag, 1, None);
         }
         assert_eq!(p.complete(1), 1);
         assert_eq!(p.complete(65535), 65535);
@@ -918,27 +990,19 @@ mod tests {
     }
 
     #[test]
-    fn lost_line_messages() {
+    fn lost_message_counts_unconfirmed() {
         let mut p = Pending::default();
-        p.add(1, 0);
+        p.add(1, 0, None);
+        p.add(2, 0, None);
+        p.add(3, 0, None);
+        p.complete(2);
+        p.complete(3);
         assert_eq!(
-            lost_lines(&p).lines,
+            lost(&p).lines,
             [
                 "Error: The connection was lost.",
-                "The 1 line published was not confirmed by the broker; input after line 1 was not published."
+                "1 message was not confirmed by the broker."
             ]
-        );
-        p.complete(1);
-        p.add(2, 0);
-        p.add(3, 0);
-        p.complete(2);
-        assert_eq!(
-            lost_lines(&p).lines[1],
-            "1 of the 3 lines published were not confirmed by the broker; input after line 3 was not published."
-        );
-        assert_eq!(
-            lost(&p).lines[1],
-            "1 message was not confirmed by the broker."
         );
     }
 }

@@ -15,8 +15,9 @@
 //! | [`connect`] | connect its socket to the broker | [`crate::tap::watch`]: this is paho's socket; `bind::before_connect`: bind to `-A`; [`crate::connection::socks::connect`] in place of the real call for a connect to the proxy with the broker's port: connect to the proxy's port and run SOCKS5 (bounded by the connect timeout), return EINPROGRESS (connected) | `-d` packet facts; `-A`; `--proxy` |
 //! | [`recv`] | read MQTT bytes (TCP) | [`crate::tap::feed`] | `-d`: v5 ack reason codes, DUP flag |
 //! | [`SSL_read`] | read MQTT bytes (TLS) | [`crate::tap::feed`] | as `recv` |
-//! | [`writev`] | write MQTT packets (TCP) | [`crate::connection::quickack::written`] | no 40 ms delayed-ACK wait |
-//! | [`SSL_write`] | write MQTT packets (TLS) | [`crate::connection::quickack::written`] | as `writev` |
+//! | [`writev`] | write MQTT packets (TCP) | [`crate::connection::quickack::written`]; [`crate::connection::dead_write::writev`] | no 40 ms delayed-ACK wait; no double free when the connection dies mid-write |
+//! | [`SSL_write`] | write MQTT packets (TLS) | as `writev`; [`crate::connection::dead_write::ssl_write_failed`] | as `writev` |
+//! | [`SSL_get_error`] | classify a failed TLS call | [`crate::connection::dead_write::ssl_get_error`] | a write to a dead TLS connection is "want write" (as `writev`) |
 //! | [`SSL_connect`] | run the TLS handshake | before: [`crate::tls::psk::before_handshake`] and [`crate::tls::handshake::before`] (SNI and the name to check, the key-log callback); after: [`crate::tls::handshake::after`] (fail it when the broker's key is not pinned), [`crate::tls::peer::look`] on success | `--psk` (paho's Rust API has no PSK hook); `--tls-server-name`; `--tls-keylog`; `--pinnedpubkey`; broker-certificate expiry warning |
 //! | [`SSL_CTX_use_PrivateKey_file`] | load the client key (always as a PEM file, from `--key` or else the certificate file) | [`crate::tls::engine::key`]: when `--keyform engine` loaded a key at plan time, `SSL_CTX_use_PrivateKey` with it *instead of* the real call (the file holds no key) | keys held by an OpenSSL engine (PKCS#11 tokens) |
 //! | [`SSL_CTX_set_msg_callback`] | install a debug callback | nothing is installed | ~10% of the CPU a received message costs |
@@ -193,7 +194,7 @@ pub unsafe extern "C" fn writev(
     // SAFETY: the real system call with the caller's arguments.
     let n = unsafe { libc::syscall(libc::SYS_writev, fd, iov, cnt) } as libc::ssize_t;
     crate::connection::quickack::written(fd, n);
-    n
+    crate::connection::dead_write::writev(n)
 }
 
 /// `SSL_write`: libssl's, then the quick-ACK check.
@@ -215,7 +216,30 @@ pub unsafe extern "C" fn SSL_write(
     if crate::connection::quickack::armed() {
         crate::connection::quickack::written(ssl_fd(ssl), n as isize);
     }
+    crate::connection::dead_write::ssl_write_failed(n, || {
+        // SAFETY: libssl's own classification of the call just made on `ssl`.
+        real!(c"SSL_get_error", G).map_or(0, |g| unsafe { g(ssl, n) })
+    });
     n
+}
+
+/// libssl's `SSL_get_error`.
+type G = unsafe extern "C" fn(*const openssl_sys::SSL, libc::c_int) -> libc::c_int;
+
+/// `SSL_get_error`: libssl's, unless the `SSL_write` just before on this thread failed on
+/// a dead connection (see [`crate::connection::dead_write`]).
+///
+/// # Safety
+/// The contract of `SSL_get_error`: a valid `ssl`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn SSL_get_error(
+    ssl: *const openssl_sys::SSL,
+    ret: libc::c_int,
+) -> libc::c_int {
+    crate::connection::dead_write::ssl_get_error(|| {
+        // SAFETY: the caller's arguments, passed on unchanged.
+        real!(c"SSL_get_error", G).map_or(openssl_sys::SSL_ERROR_SSL, |g| unsafe { g(ssl, ret) })
+    })
 }
 
 /// `SSL_connect`: the PSK callback (with `--psk`) and the server name set, libssl's

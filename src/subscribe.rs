@@ -503,7 +503,7 @@ impl Sub<'_> {
                 return Some(self.timed_out());
             }
             self.nodelay_warning();
-            let (seen, r) = self.conn.reconnect(&self.plan, self.deadline);
+            let (seen, r) = self.conn.reconnect(&self.plan, self.deadline, false);
             self.packets(seen);
             match r {
                 Ok(_) => {

@@ -110,33 +110,78 @@ fn diagnose_after_names_a_silent_peer() {
     assert_ne!(f.code, 0);
 }
 
-/// The broker hangs after CONNACK (no PINGRESP): mqtts-pub -l waiting for stdin notices
-/// through the keepalive and ends non-zero (7, a lost connection; mosquitto_pub would
-/// reconnect, the documented -l difference).
+/// The broker hangs after CONNACK (a half-open connection: it reads, never answers, not
+/// even PINGREQ): mqtts-pub -l -q 1 waiting for stdin finds it through the keepalive,
+/// reconnects (as mosquitto_pub), publishes the unconfirmed line again on the new
+/// connection, where it is acknowledged, and exits 0 at end of input.
 #[test]
-fn pub_line_mode_ends_when_broker_stops_answering_pings() {
-    let fake = FakeBroker::start(|s| {
+fn pub_line_mode_reconnects_when_broker_stops_answering_pings() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let conns = std::sync::Arc::new(AtomicUsize::new(0));
+    let publishes_on_second = std::sync::Arc::new(AtomicUsize::new(0));
+    let (c, p2) = (conns.clone(), publishes_on_second.clone());
+    let fake = FakeBroker::start(move |s| {
+        let first = c.fetch_add(1, Ordering::SeqCst) == 0;
         if reliability_support::accept_connect(s).is_none() {
             return;
         }
-        // Read and ignore everything (PINGREQ included).
-        while reliability_support::read_packet(s).is_some() {}
+        if first {
+            // Read and ignore everything (PINGREQ included).
+            while reliability_support::read_packet(s).is_some() {}
+            return;
+        }
+        // Second connection: acknowledge as a broker would, counting the PUBLISHes.
+        while let Some((first_byte, body)) = reliability_support::read_packet(s) {
+            use std::io::Write;
+            match first_byte >> 4 {
+                3 => {
+                    p2.fetch_add(1, Ordering::SeqCst);
+                    // QoS 1: topic, then the packet id.
+                    let tl = u16::from_be_bytes([body[0], body[1]]) as usize;
+                    let _ = s.write_all(&[0x40, 2, body[2 + tl], body[3 + tl]]);
+                }
+                12 => {
+                    let _ = s.write_all(&[0xD0, 0]);
+                }
+                14 => return,
+                _ => {}
+            }
+        }
     });
     let port = fake.port().to_string();
     let mut p = Run::prog(Prog::OursPub)
-        .args(["-h", "127.0.0.1", "-p", &port, "-k", "5", "-t", "t", "-l"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-k",
+            "5",
+            "-t",
+            "t",
+            "-l",
+            "-q",
+            "1",
+        ])
         .stdin_pipe()
-        .timeout(Duration::from_secs(40))
+        .timeout(Duration::from_secs(60))
         .spawn();
-    // stdin stays open: the only way out is the keepalive.
+    // stdin stays open: only the keepalive can find the hang.
     p.write_stdin(b"one\n").unwrap();
-    // (`wait` would close stdin: poll instead.)
-    let start = std::time::Instant::now();
-    while p.is_running() && start.elapsed() < Duration::from_secs(40) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = p.wait(Duration::ZERO);
+    assert!(
+        wait_until(Duration::from_secs(40), || publishes_on_second
+            .load(Ordering::SeqCst)
+            >= 1),
+        "the line was not published again on a second connection (accepted {})",
+        fake.accepted()
+    );
+    // End of input: exit 0 once the line is confirmed.
+    let out = p.wait(Duration::from_secs(20));
     assert!(!out.timed_out, "hung:\n{out}");
-    assert!(out.elapsed < Duration::from_secs(30), "{out}");
-    assert_eq!(out.code, Some(mqtts::exit::CONN_LOST), "{out}");
+    assert_eq!(out.code, Some(0), "{out}");
+    let err = out.stderr_str();
+    assert_eq!(err.matches("The connection was lost").count(), 1, "{out}");
+    assert_eq!(err.matches("Reconnected after").count(), 1, "{out}");
+    assert!(err.contains("1 unconfirmed line published again."), "{out}");
+    assert_eq!(fake.accepted(), 2, "{out}");
 }

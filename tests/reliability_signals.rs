@@ -131,3 +131,59 @@ fn pub_line_mode_is_killed_by_signals() {
         let _ = sub.kill();
     }
 }
+
+/// SIGINT/SIGTERM while the broker is away (mqtts-pub -l keeps reconnecting) ends the run
+/// promptly, killed by the signal as above, after saying how many lines read were not
+/// confirmed; never a silent 0.
+#[test]
+fn pub_line_mode_signal_while_disconnected_counts_and_dies() {
+    for (sig, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
+        let mut b = Broker::builder().tls12only(false).start();
+        let topic = unique_topic("sig-away");
+        let mut publisher = Run::prog(Prog::OursPub)
+            .args(
+                [
+                    b.client_args("plain"),
+                    strs(&["-t", &topic, "-l", "-q", "1"]),
+                ]
+                .concat(),
+            )
+            .stdin_pipe()
+            .spawn();
+        publisher.write_stdin(b"one\ntwo\n").unwrap();
+        assert!(
+            b.wait_for_log_count("Received PUBLISH", 2, Duration::from_secs(20)),
+            "{}",
+            b.log()
+        );
+        b.stop();
+        let stderr = |p: &Background| String::from_utf8_lossy(&p.stderr()).into_owned();
+        assert!(
+            wait_until(Duration::from_secs(20), || stderr(&publisher)
+                .contains("The connection was lost")),
+            "{}",
+            stderr(&publisher)
+        );
+        // A line that cannot be published now, then the signal while disconnected.
+        publisher.write_stdin(b"three\n").unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        publisher.signal(sig);
+        let start = std::time::Instant::now();
+        while publisher.is_running() && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "not prompt: {:?}",
+            start.elapsed()
+        );
+        let out = publisher.wait(Duration::from_secs(1));
+        assert_eq!(out.signal, Some(sig), "expected death by {name}:\n{out}");
+        assert!(
+            out.stderr_str().ends_with(&format!(
+                "Interrupted by {name}: 1 of the 3 lines read was not confirmed by the broker.\n"
+            )),
+            "{out}"
+        );
+    }
+}

@@ -478,6 +478,12 @@ impl Background {
         String::from_utf8_lossy(&self.stdout()).into_owned()
     }
 
+    /// The stdin pipe, to write from another thread (a write blocks while the child does
+    /// not read).
+    pub fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.stdin.take()
+    }
+
     /// stderr so far.
     pub fn stderr(&self) -> Vec<u8> {
         self.err.snapshot()
