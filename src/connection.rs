@@ -143,6 +143,7 @@ impl Connection {
             trace::install(&plan.client_id, tx.clone(), Event::Packet);
         }
         crate::tap::websockets(plan.websockets);
+        dead_write::disable(plan.websockets);
         let client = mqtt::CreateOptionsBuilder::new()
             .server_uri(&plan.uri)
             .client_id(&plan.client_id)

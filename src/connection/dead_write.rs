@@ -42,7 +42,17 @@ fn errno() -> i32 {
 /// the main thread with the `openssl` crate, whose calls land here too) must see the
 /// real errors.
 fn on_paho_thread() -> bool {
-    std::thread::current().name() != Some("main")
+    !OFF.load(std::sync::atomic::Ordering::Relaxed) && std::thread::current().name() != Some("main")
+}
+
+/// Set for MQTT over WebSockets: paho's WebSocket layer does not treat "0 bytes written"
+/// as a pending write, and a subscriber then never noticed a broker restart (tests/
+/// websockets.rs); the translation was measured over TCP and TLS only.
+static OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Keep paho's own write errors (no translation) for the connections that follow.
+pub fn disable(off: bool) {
+    OFF.store(off, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The result paho sees for a `writev` that returned `n`.
