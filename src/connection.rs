@@ -226,6 +226,11 @@ impl Connection {
         self.next_tag
     }
 
+    /// The request `tag` is tracked: its result was not taken yet.
+    pub fn tracks(&self, tag: u64) -> bool {
+        self.tokens.borrow().contains_key(&tag)
+    }
+
     /// Have the request `tag` reported as `Event::Done` when it finishes. If it has
     /// finished already, its result is returned instead (and not reported).
     pub fn watch(&self, tag: u64) -> Option<Outcome> {

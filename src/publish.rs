@@ -615,10 +615,14 @@ fn handle(
     match ev {
         Event::Packet(p) => tr.show(&p),
         Event::Done(tag, r) => {
-            // The ones handed in before it first, in order (those that finished).
-            sweep(conn, tr, pending, quiet)?;
-            finish(tr, pending, tag, r, quiet)?;
-            sweep(conn, tr, pending, quiet)?;
+            // The ones handed in before it first, in order (those that finished). Each
+            // step runs even if one before it failed: `r` is this publish's only copy of
+            // its result (its token is gone), and a result dropped here would leave the
+            // publish outstanding for ever (a -l run hung after a broker restart so).
+            let before = sweep(conn, tr, pending, quiet);
+            let this = finish(tr, pending, tag, r, quiet);
+            let after = sweep(conn, tr, pending, quiet);
+            before.and(this).and(after)?;
         }
         Event::Lost => return Err(()),
         // (Routed only with -l: `recover` ends the run.)
@@ -691,6 +695,15 @@ fn wait_until(
         }
         if pending.quiet {
             let tag = pending.queue[pending.len() - left - 1].tag;
+            // Every outstanding publish is tracked until its result is taken; one that is
+            // not would never wake this loop. Should that ever happen, it counts as failed
+            // (published again) rather than waited for without end.
+            debug_assert!(conn.tracks(tag), "outstanding publish {tag} is not tracked");
+            if !conn.tracks(tag) {
+                let lost = Err(mqtt::Error::General("publish no longer tracked"));
+                handle(conn, Event::Done(tag, lost), tr, pending, quiet)?;
+                continue;
+            }
             if let Some(r) = conn.watch(tag) {
                 handle(conn, Event::Done(tag, r), tr, pending, quiet)?;
                 continue;

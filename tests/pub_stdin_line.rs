@@ -360,8 +360,10 @@ fn a_broker_away_for_seconds_holds_input_back_and_loses_nothing() {
     assert_eq!(err.matches("The connection was lost").count(), 1, "{err}");
     assert_eq!(err.matches("Reconnected").count(), 0, "{err}");
     b.restart();
-    writer.join().unwrap();
+    // Bounded: the writer ends when the input is all taken or mqtts-pub is gone (a
+    // publisher stuck for 120 s is killed by `wait`, which ends the writer's pipe).
     let out = p.wait(Duration::from_secs(120));
+    writer.join().unwrap();
     assert!(!out.timed_out, "{out}");
     assert_eq!(out.code, Some(0), "{out}");
     let err = out.stderr_str();
