@@ -86,6 +86,20 @@ pub fn last_signal() -> Option<i32> {
     Some(LAST_SIGNAL.load(std::sync::atomic::Ordering::SeqCst)).filter(|&s| s != 0)
 }
 
+/// A SIGINT or SIGTERM that was sent but not yet taken by the thread that routes them (it
+/// may not have run yet on a busy machine), else the last one routed.
+pub fn signal_sent() -> Option<i32> {
+    // SAFETY: sigpending fills a zeroed sigset; sigismember only reads it.
+    let pending = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut set);
+        [libc::SIGINT, libc::SIGTERM]
+            .into_iter()
+            .find(|&s| libc::sigismember(&set, s) == 1)
+    };
+    pending.or_else(last_signal)
+}
+
 /// End the process as the default action of `sig` does (killed by it: the shell sees
 /// 128 + sig, as for mosquitto's clients), after flushing stdout. Not for a fault.
 pub fn die_by(sig: i32) -> ! {

@@ -419,7 +419,7 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     tr.finish();
     // -l: a signal that came while finishing (not yet seen by the loop) still ends the
     // process as it would end mosquitto_pub.
-    if let Some(sig) = crate::connection::last_signal() {
+    if let Some(sig) = crate::connection::signal_sent() {
         crate::connection::die_by(sig);
     }
     match splitter.and_then(|s| s.failure()) {
