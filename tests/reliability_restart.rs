@@ -205,6 +205,73 @@ fn pub_line_mode_restart_loses_nothing_reported_delivered() {
     );
 }
 
+/// A long pipeline through several broker restarts, without `-d` (the quiet path, where
+/// completions are collected a window at a time): each restart is ridden out, every line
+/// arrives, exit 0, in bounded time. (A result dropped on that path once left a publish
+/// outstanding for ever: about 1 restart in 8 hung the run.)
+#[test]
+fn pub_line_mode_survives_repeated_restarts_quietly() {
+    use std::io::Write;
+    const N: usize = 30_000;
+    const RESTARTS: usize = 4;
+    let mut b = private_broker();
+    let conn = b.client_args("plain");
+    let topic = unique_topic("restarts");
+    let sub_id = format!("restarts-sub-{}", std::process::id());
+    let sub = start_subscriber(
+        &b,
+        Prog::MosquittoSub,
+        [
+            conn.clone(),
+            strs(&["-t", &topic, "-q", "1", "-c", "-i", &sub_id]),
+        ]
+        .concat(),
+    );
+    let mut publisher = Run::prog(Prog::OursPub)
+        .args([conn, strs(&["-t", &topic, "-l", "-q", "1"])].concat())
+        .stdin_pipe()
+        .timeout(Duration::from_secs(150))
+        .spawn();
+    let mut stdin = publisher.take_stdin().unwrap();
+    // Written as fast as the pipe takes them (held back while the broker is away).
+    let writer = std::thread::spawn(move || {
+        for i in 1..=N {
+            if stdin
+                .write_all(format!("{}\n", line(i)).as_bytes())
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    for k in 1..=RESTARTS {
+        // Each restart once the stream has moved on since the one before.
+        let _ = sub.wait_for_lines(k * N / (RESTARTS + 2), Duration::from_secs(30));
+        b.restart();
+    }
+    let out = publisher.wait(Duration::from_secs(120));
+    writer.join().unwrap();
+    assert!(!out.timed_out, "mqtts-pub -l hung across restarts:\n{out}");
+    assert_eq!(out.code, Some(0), "{out}");
+    let err = out.stderr_str();
+    let lost = err.matches("The connection was lost").count();
+    assert!(
+        (1..=RESTARTS).contains(&lost) && err.matches("Reconnected after ").count() == lost,
+        "{out}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let missing = loop {
+        let got = received(&sub.lines());
+        let missing = (1..=N).filter(|&i| !got.contains(&line(i))).count();
+        if missing == 0 || Instant::now() >= deadline {
+            break missing;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = sub.stop_with(libc::SIGTERM, Duration::from_secs(10));
+    assert_eq!(missing, 0, "{missing} of {N} lines never arrived\n{out}");
+}
+
 /// Exit 0, every line arrived, and stderr said once "lost" and once "back".
 fn assert_rode_it_out(s: &Streamed) {
     let out = &s.out;
