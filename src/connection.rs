@@ -21,6 +21,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 pub mod dead_write;
+pub mod one_cpu;
 pub mod quickack;
 pub mod socks;
 
@@ -148,6 +149,8 @@ fn route_signals(tx: Sender<Event>) {
 impl Connection {
     /// Create the client for `plan`. `signals`: deliver SIGINT/SIGTERM as events.
     pub fn new(plan: &Plan, debug: bool, signals: bool) -> Result<Connection, Failure> {
+        // Before any thread of ours or paho's starts: they inherit it.
+        one_cpu::pin();
         init_paho();
         let (tx, rx) = channel();
         if signals {
