@@ -887,18 +887,24 @@ fn line_loop(
         if let Some(q) = tr.line_topics.as_mut() {
             q.push_back(m.topic().to_string());
         }
-        let token = conn.client.publish(m.clone());
-        let tag = if pending.quiet {
-            conn.track_quietly(token)
-        } else {
-            conn.track(token)
-        };
-        pending.add(tag, bytes, Some(m));
+        hand_in(conn, pending, m, bytes);
     }
     while wait_until(conn, tr, pending, 0, quiet).is_err() {
         reconnect::recover(conn, tr, pending, plan, quiet)?;
     }
     Ok(())
+}
+
+/// Hand `m` (`bytes` of payload) to paho and keep it outstanding, with a copy to publish
+/// again should it end without the broker's answer.
+fn hand_in(conn: &mut Connection, pending: &mut Pending, m: mqtt::Message, bytes: usize) {
+    let token = conn.client.publish(m.clone());
+    let tag = if pending.quiet {
+        conn.track_quietly(token)
+    } else {
+        conn.track(token)
+    };
+    pending.add(tag, bytes, Some(m));
 }
 
 /// paho.mqtt.c 1.3.16 sometimes aborts ("double free", in `MQTTAsync_cleanSession`) when a

@@ -31,6 +31,25 @@ fn private_broker() -> Broker {
         .start()
 }
 
+/// A persistent subscriber (`-c -i ID`) at `qos` on `topic`: it reconnects by itself
+/// and the broker queues for its session while it is away.
+fn persistent_sub(
+    b: &Broker,
+    prog: Prog,
+    conn: &[String],
+    topic: &str,
+    qos: u8,
+    id: &str,
+) -> Background {
+    let q = qos.to_string();
+    let args = [
+        conn.to_vec(),
+        strs(&["-t", topic, "-q", &q, "-c", "-i", id]),
+    ]
+    .concat();
+    start_subscriber(b, prog, args)
+}
+
 fn line(i: usize) -> String {
     format!("line-{i:05}")
 }
@@ -85,23 +104,7 @@ fn stream_to(qos: u8, sub_qos: u8, cut: Cut, extra: &[&str], listener: &str, n: 
     let sub_id = format!("restart-sub-{}-{qos}", std::process::id());
     // The persistent subscriber is mosquitto_sub: it reconnects by itself, and the broker
     // queues QoS 1 messages for its session while it is away.
-    let sub = start_subscriber(
-        &b,
-        Prog::MosquittoSub,
-        [
-            conn.clone(),
-            strs(&[
-                "-t",
-                &topic,
-                "-q",
-                &sub_qos.to_string(),
-                "-c",
-                "-i",
-                &sub_id,
-            ]),
-        ]
-        .concat(),
-    );
+    let sub = persistent_sub(&b, Prog::MosquittoSub, &conn, &topic, sub_qos, &sub_id);
     let q = qos.to_string();
     let relay = reliability_support::relay::Relay::start(b.port(listener));
     let mut conn = conn;
@@ -218,15 +221,7 @@ fn pub_line_mode_survives_repeated_restarts_quietly() {
     let conn = b.client_args("plain");
     let topic = unique_topic("restarts");
     let sub_id = format!("restarts-sub-{}", std::process::id());
-    let sub = start_subscriber(
-        &b,
-        Prog::MosquittoSub,
-        [
-            conn.clone(),
-            strs(&["-t", &topic, "-q", "1", "-c", "-i", &sub_id]),
-        ]
-        .concat(),
-    );
+    let sub = persistent_sub(&b, Prog::MosquittoSub, &conn, &topic, 1, &sub_id);
     let mut publisher = Run::prog(Prog::OursPub)
         .args([conn, strs(&["-t", &topic, "-l", "-q", "1"])].concat())
         .stdin_pipe()
@@ -388,27 +383,14 @@ fn pub_line_mode_reconnects_over_tls() {
 #[test]
 fn pub_line_mode_tls_failure_at_reconnect_is_diagnosed_as_a_first_connect() {
     let mut b = private_broker();
-    let conn = b.client_args("tls");
     let topic = unique_topic("rotated");
-    let args = [conn, strs(&["-t", &topic, "-l", "-q", "1"])].concat();
-    let mut p = Run::prog(Prog::OursPub)
-        .args(&args)
-        .stdin_pipe()
-        .timeout(Duration::from_secs(60))
-        .spawn();
-    p.write_stdin(b"one\ntwo\n").unwrap();
-    assert!(
-        b.wait_for_log_count("Received PUBLISH", 2, Duration::from_secs(20)),
-        "{}",
-        b.log()
-    );
+    let args = [b.client_args("tls"), strs(&["-t", &topic, "-l", "-q", "1"])].concat();
+    let p = line_publisher_streaming(&b, Prog::OursPub, "tls", &topic, Duration::from_secs(60));
     b.stop();
-    let stderr = |p: &Background| String::from_utf8_lossy(&p.stderr()).into_owned();
     assert!(
-        wait_until(Duration::from_secs(20), || stderr(&p)
-            .contains("The connection was lost")),
+        stderr_shows(&p, "The connection was lost", Duration::from_secs(20)),
         "idle TLS connection: the loss was not noticed\n{}",
-        stderr(&p)
+        String::from_utf8_lossy(&p.stderr())
     );
     let pki = pki();
     let conf = std::fs::read_to_string(b.config_path()).unwrap();
@@ -454,15 +436,7 @@ fn pub_repeat_reconnects_where_mosquitto_pub_ends_with_7() {
         let conn = b.client_args("plain");
         let topic = unique_topic("repeat");
         let sub_id = format!("repeat-sub-{}-{}", std::process::id(), prog.name());
-        let sub = start_subscriber(
-            &b,
-            Prog::MosquittoSub,
-            [
-                conn.clone(),
-                strs(&["-t", &topic, "-q", "1", "-c", "-i", &sub_id]),
-            ]
-            .concat(),
-        );
+        let sub = persistent_sub(&b, Prog::MosquittoSub, &conn, &topic, 1, &sub_id);
         let p = Run::prog(prog)
             .args(
                 [
@@ -560,19 +534,8 @@ fn pub_line_mode_gives_up_when_every_reconnect_is_dropped() {
 fn pub_line_mode_refused_at_reconnect_ends_as_mosquitto() {
     let run = |prog: Prog| -> RunOutput {
         let mut b = private_broker();
-        let conn = b.client_args("plain");
         let topic = unique_topic("refused");
-        let mut p = Run::prog(prog)
-            .args([conn, strs(&["-t", &topic, "-l", "-q", "1"])].concat())
-            .stdin_pipe()
-            .timeout(Duration::from_secs(60))
-            .spawn();
-        p.write_stdin(b"one\ntwo\n").unwrap();
-        assert!(
-            b.wait_for_log_count("Received PUBLISH", 2, Duration::from_secs(20)),
-            "{}",
-            b.log()
-        );
+        let mut p = line_publisher_streaming(&b, prog, "plain", &topic, Duration::from_secs(60));
         b.stop();
         let conf = std::fs::read_to_string(b.config_path()).unwrap();
         std::fs::write(
@@ -613,15 +576,7 @@ fn persistent_sub_survives_broker_restart() {
     let conn = b.client_args("plain");
     let topic = unique_topic("restart-sub");
     let id = format!("restart-ours-{}", std::process::id());
-    let sub = start_subscriber(
-        &b,
-        Prog::OursSub,
-        [
-            conn.clone(),
-            strs(&["-t", &topic, "-q", "1", "-c", "-i", &id]),
-        ]
-        .concat(),
-    );
+    let sub = persistent_sub(&b, Prog::OursSub, &conn, &topic, 1, &id);
     const N: usize = 300;
     let publish = |from: usize, to: usize| {
         let input: String = (from..=to).map(|i| format!("{}\n", line(i))).collect();

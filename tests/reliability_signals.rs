@@ -140,27 +140,16 @@ fn pub_line_mode_signal_while_disconnected_counts_and_dies() {
     for (sig, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
         let mut b = Broker::builder().tls12only(false).start();
         let topic = unique_topic("sig-away");
-        let mut publisher = Run::prog(Prog::OursPub)
-            .args(
-                [
-                    b.client_args("plain"),
-                    strs(&["-t", &topic, "-l", "-q", "1"]),
-                ]
-                .concat(),
-            )
-            .stdin_pipe()
-            .spawn();
-        publisher.write_stdin(b"one\ntwo\n").unwrap();
-        assert!(
-            b.wait_for_log_count("Received PUBLISH", 2, Duration::from_secs(20)),
-            "{}",
-            b.log()
-        );
+        let timeout = Duration::from_secs(60);
+        let mut publisher = line_publisher_streaming(&b, Prog::OursPub, "plain", &topic, timeout);
         b.stop();
         let stderr = |p: &Background| String::from_utf8_lossy(&p.stderr()).into_owned();
         assert!(
-            wait_until(Duration::from_secs(20), || stderr(&publisher)
-                .contains("The connection was lost")),
+            stderr_shows(
+                &publisher,
+                "The connection was lost",
+                Duration::from_secs(20)
+            ),
             "{}",
             stderr(&publisher)
         );

@@ -91,14 +91,7 @@ pub(super) fn recover(
     loop {
         let until = Instant::now() + RETRY_EVERY;
         while let Some(ev) = conn.next(Some(until)) {
-            match ev {
-                Event::Packet(p) => tr.show(&p),
-                Event::Done(tag, r) => {
-                    let _ = finish(tr, pending, tag, r, quiet);
-                }
-                Event::Signal => interrupted(tr, pending, quiet),
-                Event::Lost | Event::Message(_) => {}
-            }
+            absorb(ev, tr, pending, quiet);
         }
         reap(conn, tr, pending, quiet);
         let (seen, r) = conn.reconnect(plan, None, true);
@@ -141,18 +134,28 @@ pub(super) fn recover(
 fn settle(conn: &mut Connection, tr: &mut Tracer, pending: &mut Pending, quiet: bool) -> bool {
     let until = Instant::now() + SETTLE;
     while let Some(ev) = conn.next(Some(until)) {
-        match ev {
-            Event::Packet(p) => tr.show(&p),
-            Event::Done(tag, r) => {
-                let _ = finish(tr, pending, tag, r, quiet);
-            }
-            Event::Signal => interrupted(tr, pending, quiet),
-            Event::Lost => return true,
-            Event::Message(_) => {}
+        if absorb(ev, tr, pending, quiet) {
+            return true;
         }
     }
     reap(conn, tr, pending, quiet);
     !conn.client.is_connected()
+}
+
+/// Handle an event while the connection is in doubt or gone: show packets, take results
+/// (a failed publish is kept for [`republish`]), end the run on a signal. True: it says
+/// the connection was lost.
+fn absorb(ev: Event, tr: &mut Tracer, pending: &mut Pending, quiet: bool) -> bool {
+    match ev {
+        Event::Packet(p) => tr.show(&p),
+        Event::Done(tag, r) => {
+            let _ = finish(tr, pending, tag, r, quiet);
+        }
+        Event::Signal => interrupted(tr, pending, quiet),
+        Event::Lost => return true,
+        Event::Message(_) => {}
+    }
+    false
 }
 
 /// How long [`settle`] watches.
@@ -210,13 +213,7 @@ fn republish(conn: &mut Connection, pending: &mut Pending) {
             }
             m
         };
-        let token = conn.client.publish(m.clone());
-        let tag = if pending.quiet {
-            conn.track_quietly(token)
-        } else {
-            conn.track(token)
-        };
-        pending.add(tag, bytes, Some(m));
+        super::hand_in(conn, pending, m, bytes);
         pending.resent += 1;
     }
 }

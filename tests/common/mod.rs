@@ -271,3 +271,39 @@ pub fn unique_topic(label: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("mqtts-test/{label}/{}-{n}", std::process::id())
 }
+
+/// `PROG -l -q 1 -t TOPIC` (mqtts-pub or mosquitto_pub) on `listener` of `b`, stdin kept
+/// open, once the broker has logged its first two lines ("one", "two"): a stream that a
+/// test can then cut.
+pub fn line_publisher_streaming(
+    b: &Broker,
+    prog: oracle::Prog,
+    listener: &str,
+    topic: &str,
+    timeout: Duration,
+) -> oracle::Background {
+    let args = [
+        b.client_args(listener),
+        strs(&["-t", topic, "-l", "-q", "1"]),
+    ]
+    .concat();
+    let mut p = oracle::Run::prog(prog)
+        .args(&args)
+        .stdin_pipe()
+        .timeout(timeout)
+        .spawn();
+    p.write_stdin(b"one\ntwo\n").unwrap();
+    assert!(
+        b.wait_for_log_count("Received PUBLISH", 2, Duration::from_secs(20)),
+        "{}",
+        b.log()
+    );
+    p
+}
+
+/// Wait up to `timeout` for `needle` on `p`'s standard error.
+pub fn stderr_shows(p: &oracle::Background, needle: &str, timeout: Duration) -> bool {
+    wait_until(timeout, || {
+        String::from_utf8_lossy(&p.stderr()).contains(needle)
+    })
+}
