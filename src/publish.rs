@@ -364,7 +364,15 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
         }
         Ok(())
     } else if source == MessageSource::StdinLine {
-        let window = line_window(opts.qos, opts.max_inflight);
+        // With a topic alias no more lines are handed to paho than it may have in flight:
+        // lines waiting in paho's queue when a connection is lost would go out first on the
+        // next one carrying only the alias, which that connection does not know (the broker
+        // ends it: protocol error), before the republished line that names the topic.
+        let window = if topic_alias {
+            (opts.max_inflight as usize).max(1)
+        } else {
+            line_window(opts.qos, opts.max_inflight)
+        };
         let limit = Limit {
             broker_max,
             v5: plan.is_v5(),
