@@ -23,7 +23,10 @@ use std::time::{Duration, Instant};
 pub mod dead_write;
 pub mod one_cpu;
 pub mod quickack;
+pub mod read_ahead;
 pub mod socks;
+pub mod wakeup;
+pub mod write_batch;
 
 /// Most requests the run loops may have outstanding in paho at once.
 pub const MAX_QUEUED: usize = 8192;
@@ -161,6 +164,8 @@ impl Connection {
         }
         crate::tap::websockets(plan.websockets);
         dead_write::disable(plan.websockets);
+        // paho makes its wake-up socket pair while the first client is created.
+        wakeup::expect(true);
         let client = mqtt::CreateOptionsBuilder::new()
             .server_uri(&plan.uri)
             .client_id(&plan.client_id)
@@ -169,8 +174,9 @@ impl Connection {
             // connected or not; the run loops keep fewer than this outstanding.
             .max_buffered_messages(MAX_QUEUED as i32)
             .mqtt_version(plan.mqtt_version)
-            .create_client()
-            .map_err(|e| Failure::new(exit::GENERAL, format!("Error: {e}")))?;
+            .create_client();
+        wakeup::expect(false);
+        let client = client.map_err(|e| Failure::new(exit::GENERAL, format!("Error: {e}")))?;
         paho_guard::install(tx.clone());
         let t = tx.clone();
         client.set_connection_lost_callback(move |_| {
