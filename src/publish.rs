@@ -283,6 +283,8 @@ fn publish(opts: &Options) -> Result<i32, Failure> {
     // -l: a signal ends the run after saying how many lines were not confirmed.
     let lines = source == MessageSource::StdinLine;
     let mut conn = Connection::new(&plan, opts.debug, lines)?;
+    // Acknowledgements come in bursts: one read for many (a subscriber does not gain).
+    crate::connection::read_ahead::enable();
     let mut tr = Tracer {
         debug: opts.debug.then(|| trace::Debug {
             id: plan.client_id.clone(),
