@@ -28,6 +28,44 @@ pub mod socks;
 pub mod wakeup;
 pub mod write_batch;
 
+/// A Linux TCP option mqtts sets on paho's socket.
+#[derive(Clone, Copy)]
+pub(crate) enum TcpOption {
+    /// Acknowledge received segments at once (see [`quickack`]).
+    QuickAck,
+    /// Send only full segments until cleared (see [`write_batch`]).
+    Cork,
+}
+
+/// Set `option` on the socket `fd` to `on`; false when refused. Linux only: elsewhere
+/// nothing is set (false).
+pub(crate) fn set_tcp_option(fd: libc::c_int, option: TcpOption, on: bool) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let name = match option {
+            TcpOption::QuickAck => libc::TCP_QUICKACK,
+            TcpOption::Cork => libc::TCP_CORK,
+        };
+        let value = libc::c_int::from(on);
+        // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a live local; on a
+        // descriptor that is not a TCP socket it fails and changes nothing.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                name,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            ) == 0
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (fd, option, on);
+        false
+    }
+}
+
 /// Most requests the run loops may have outstanding in paho at once.
 pub const MAX_QUEUED: usize = 8192;
 

@@ -73,26 +73,7 @@ pub(crate) fn written(fd: libc::c_int, n: isize) {
         && fd == crate::tap::watched()
         && ARMED.swap(false, Ordering::SeqCst)
     {
-        quick_ack(fd);
+        // The fd is the socket of the connection just written to.
+        super::set_tcp_option(fd, super::TcpOption::QuickAck, true);
     }
 }
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn quick_ack(fd: libc::c_int) {
-    let on: libc::c_int = 1;
-    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a live local. The fd is the
-    // socket of the TLS connection just written to; were it anything else the call would
-    // fail (ENOTSOCK) and change nothing.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_QUICKACK,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn quick_ack(_fd: libc::c_int) {}

@@ -136,13 +136,13 @@ pub unsafe fn poll(
     timeout: libc::c_int,
     real: impl FnOnce(*mut libc::pollfd, libc::nfds_t, libc::c_int) -> libc::c_int,
 ) -> libc::c_int {
+    let fd = FD.load(Ordering::Relaxed);
+    let wanted = |p: &libc::pollfd| p.fd == fd && p.events & libc::POLLIN != 0;
     let held = HELD.load(Ordering::Relaxed) != 0 && !fds.is_null() && {
-        let fd = FD.load(Ordering::Relaxed);
         // SAFETY: the caller's `nfds` entries.
-        let entries = unsafe { std::slice::from_raw_parts(fds, nfds as usize) };
-        entries
+        unsafe { std::slice::from_raw_parts(fds, nfds as usize) }
             .iter()
-            .any(|p| p.fd == fd && p.events & libc::POLLIN != 0)
+            .any(wanted)
     };
     if !held {
         return real(fds, nfds, timeout);
@@ -151,12 +151,11 @@ pub unsafe fn poll(
     if n < 0 {
         return n;
     }
-    let fd = FD.load(Ordering::Relaxed);
     // SAFETY: the caller's `nfds` entries, filled in by the kernel.
     let entries = unsafe { std::slice::from_raw_parts_mut(fds, nfds as usize) };
     let mut ready = 0;
     for p in entries.iter_mut() {
-        if p.fd == fd && p.events & libc::POLLIN != 0 {
+        if wanted(p) {
             p.revents |= libc::POLLIN;
         }
         if p.revents != 0 {

@@ -29,6 +29,7 @@ pub fn expect(on: bool) {
 /// A socket pair was created (by the `socketpair` seam): while paho's client is being
 /// created, the first stream pair is its wake-up pair.
 pub fn created(kind: libc::c_int, fds: [libc::c_int; 2]) {
+    // (The low bits are the type; SOCK_NONBLOCK or SOCK_CLOEXEC may be or-ed in.)
     if kind & 0xf == libc::SOCK_STREAM && EXPECTED.swap(false, Ordering::SeqCst) {
         UNREAD.store(0, Ordering::SeqCst);
         WRITE_END.store(fds[1], Ordering::SeqCst);
